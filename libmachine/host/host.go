@@ -1,0 +1,105 @@
+// Package host is the machine model: what a machine's config.json holds, in
+// docker-machine's shape (ConfigVersion 3), so that stores written by
+// docker-machine 0.16 and rancher/machine read the same and ours read back
+// there. It is a leaf package: it imports nothing of drivers or provision.
+package host
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+)
+
+// ConfigVersion is the config.json version we read and write.
+const ConfigVersion = 3
+
+// Host is one machine, as stored in its config.json.
+type Host struct {
+	ConfigVersion int
+	// Driver is the driver's own configuration, kept as the driver wrote it.
+	Driver      json.RawMessage
+	DriverName  string
+	HostOptions *Options
+	Name        string
+}
+
+// Options are the driver-independent settings of a machine.
+type Options struct {
+	Driver        string
+	Memory        int
+	Disk          int
+	EngineOptions *EngineOptions
+	SwarmOptions  *SwarmOptions
+	AuthOptions   *AuthOptions
+}
+
+// EngineOptions configure dockerd on the machine.
+type EngineOptions struct {
+	ArbitraryFlags   []string
+	Dns              []string `json:"Dns"` //nolint:revive // docker-machine's name
+	GraphDir         string
+	Env              []string
+	Ipv6             bool
+	InsecureRegistry []string
+	Labels           []string
+	LogLevel         string
+	StorageDriver    string
+	SelinuxEnabled   bool
+	TlsVerify        bool `json:"TlsVerify"` //nolint:revive // docker-machine's name
+	RegistryMirror   []string
+	InstallURL       string
+	// TlsPort is the engine's TCP port (ours; docker-machine keeps it in the
+	// driver's EnginePort).
+	TlsPort int `json:",omitempty"` //nolint:revive
+}
+
+// SwarmOptions hold docker-machine's standalone-swarm settings (read and kept
+// for compatibility) and our swarm-mode settings.
+type SwarmOptions struct {
+	IsSwarm            bool
+	Address            string
+	Discovery          string
+	Agent              bool
+	Master             bool
+	Host               string
+	Image              string
+	Strategy           string
+	Heartbeat          int
+	Overcommit         int
+	ArbitraryFlags     []string
+	ArbitraryJoinFlags []string
+	Env                []string
+	IsExperimental     bool
+}
+
+// AuthOptions are the paths of the certificates a machine uses.
+type AuthOptions struct {
+	CertDir              string
+	CaCertPath           string
+	CaPrivateKeyPath     string
+	CaCertRemotePath     string
+	ServerCertPath       string
+	ServerKeyPath        string
+	ClientKeyPath        string
+	ServerCertRemotePath string
+	ServerKeyRemotePath  string
+	ClientCertPath       string
+	ServerCertSANs       []string
+	StorePath            string
+}
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`)
+
+// ErrInvalidName is wrapped by ValidateName's errors.
+var ErrInvalidName = fmt.Errorf("invalid machine name")
+
+// ValidateName checks a machine name against docker-machine's rule.
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: the name is empty", ErrInvalidName)
+	}
+	if !validName.MatchString(name) {
+		return fmt.Errorf("%w %q: use letters, digits, '.' and '-', starting with a letter or digit", ErrInvalidName, name)
+	}
+	return nil
+}
