@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# demo.sh runs the main user path against a local test host: create a
+# machine with the generic driver, point docker at it with `env`, talk to it
+# over mutual TLS, ssh into it, list it and remove it. Everything it starts
+# is removed at the end.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/bin/machine
+work=$(mktemp -d /tmp/machine-demo.XXXXXX)
+net=machine-demo-$$
+host=machine-demo-$$-n1
+label=machine-demo
+
+cleanup() {
+  docker rm -f -v "$host" >/dev/null 2>&1 || true
+  docker volume rm -f "$host-docker" >/dev/null 2>&1 || true
+  docker network rm "$net" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+bash "$root/integration/testhost/build.sh"
+for i in $(seq 0 40); do
+  docker network create --label "$label" --subnet "172.28.$((100 + i)).0/24" "$net" >/dev/null 2>&1 && break
+done
+ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
+ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$host" "$net" "$label" "$(cat "$work/id_ed25519.pub")")
+export MACHINE_STORAGE_PATH=$work/store
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
+step machine create -d generic --generic-ip-address "$ip" --generic-ssh-key "$work/id_ed25519" n1
+"$bin" create -d generic --generic-ip-address "$ip" --generic-ssh-key "$work/id_ed25519" n1
+step 'eval $(machine env n1)'
+"$bin" env n1
+eval "$("$bin" env n1)"
+step docker version
+docker version
+step machine ssh n1 uptime
+"$bin" ssh n1 uptime
+step machine ls
+"$bin" ls
+step machine rm -y n1
+"$bin" rm -y n1
