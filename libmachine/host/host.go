@@ -65,7 +65,7 @@ type SwarmOptions struct {
 	Image              string
 	Strategy           string
 	Heartbeat          int
-	Overcommit         int
+	Overcommit         float64
 	ArbitraryFlags     []string
 	ArbitraryJoinFlags []string
 	Env                []string

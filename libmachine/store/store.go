@@ -1,0 +1,237 @@
+// Package store is the on-disk machine store, in docker-machine's layout so
+// that a store written by docker-machine 0.16 or rancher/machine is read
+// as is and ours reads back there:
+//
+//	<root>/                 default ~/.docker/machine
+//	    certs/              the CA and client certificates (package certs names them)
+//	    machines/<name>/    one directory per machine
+//	        config.json     the host.Host, ConfigVersion 3
+//	        id_rsa          the machine's SSH key (or id_ed25519)
+//	        known_hosts     the machine's SSH host key
+//	        ca.pem cert.pem key.pem server.pem server-key.pem
+//
+// The store only reads and writes files: it neither locks nor prints, and it
+// computes no machine state.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/machine-cli/machine/libmachine/host"
+)
+
+// Names of the directories and files of a store.
+const (
+	// MachinesDir is the directory under the root holding one directory per
+	// machine.
+	MachinesDir = "machines"
+	// CertsDir is the directory under the root holding the CA and the client
+	// certificates shared by all machines.
+	CertsDir = "certs"
+	// ConfigFile is a machine's config.json, a host.Host.
+	ConfigFile = "config.json"
+	// KnownHostsFile is a machine's SSH known_hosts file.
+	KnownHostsFile = "known_hosts"
+	// SSHKeyFile is a machine's RSA SSH private key (the public key is
+	// SSHKeyFile + ".pub").
+	SSHKeyFile = "id_rsa"
+	// SSHKeyEd25519File is a machine's ed25519 SSH private key (the public key
+	// is SSHKeyEd25519File + ".pub").
+	SSHKeyEd25519File = "id_ed25519"
+)
+
+// EnvStoragePath is the environment variable naming the store root, as in
+// docker-machine.
+const EnvStoragePath = "MACHINE_STORAGE_PATH"
+
+// defaultRootDir is the root under the home directory.
+var defaultRootDir = filepath.Join(".docker", "machine")
+
+// DefaultRoot returns the default store root, $HOME/.docker/machine.
+func DefaultRoot() (string, error) {
+	home, err := homeDir(os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, defaultRootDir), nil
+}
+
+// ResolveRoot picks the store root: flagValue when it is not empty, else
+// $MACHINE_STORAGE_PATH, else $HOME/.docker/machine. A leading "~" or "~/"
+// is replaced by the home directory ("~user" is not expanded), and the result
+// is made absolute, since config.json files record absolute paths. getenv is
+// usually os.Getenv; nil means os.Getenv.
+func ResolveRoot(flagValue string, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	root := flagValue
+	if root == "" {
+		root = getenv(EnvStoragePath)
+	}
+	if root == "" {
+		home, err := homeDir(getenv)
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(home, defaultRootDir), nil
+	}
+	if root == "~" || strings.HasPrefix(root, "~/") || strings.HasPrefix(root, `~`+string(filepath.Separator)) {
+		home, err := homeDir(getenv)
+		if err != nil {
+			return "", err
+		}
+		root = filepath.Join(home, root[1:])
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("store root %q: %w", root, err)
+	}
+	return abs, nil
+}
+
+// homeDir returns $HOME, or the system's idea of the home directory when
+// HOME is unset.
+func homeDir(getenv func(string) string) (string, error) {
+	if h := getenv("HOME"); h != "" {
+		return h, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the home directory for the store: %w", err)
+	}
+	return h, nil
+}
+
+// Store is a machine store rooted at a directory.
+type Store struct {
+	// Root is the store's root directory, e.g. /home/me/.docker/machine.
+	Root string
+}
+
+// New returns the store rooted at root. It touches nothing on disk.
+func New(root string) *Store {
+	return &Store{Root: root}
+}
+
+// CertsDir returns the directory of the shared CA and client certificates.
+func (s *Store) CertsDir() string {
+	return filepath.Join(s.Root, CertsDir)
+}
+
+// MachinesDir returns the directory holding the machine directories.
+func (s *Store) MachinesDir() string {
+	return filepath.Join(s.Root, MachinesDir)
+}
+
+// MachineDir returns the directory of machine name. It does not check the
+// name; the methods that touch the disk do.
+func (s *Store) MachineDir(name string) string {
+	return filepath.Join(s.Root, MachinesDir, name)
+}
+
+// MachinePath returns the path of file in machine name's directory, e.g.
+// MachinePath("n1", KnownHostsFile).
+func (s *Store) MachinePath(name, file string) string {
+	return filepath.Join(s.Root, MachinesDir, name, file)
+}
+
+// List returns the names of the machine directories, sorted. Entries that are
+// not directories (or symlinks to directories) and names starting with "."
+// are skipped, as docker-machine does. A missing machines directory is an
+// empty store. A directory whose config.json is missing or broken is still
+// listed: Load reports what is wrong with it.
+func (s *Store) List() ([]string, error) {
+	dir := s.MachinesDir()
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list machines: %w", err)
+	}
+	names := []string{}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				isDir = fi.IsDir()
+			}
+		}
+		if isDir {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Exists reports whether machine name's directory exists.
+func (s *Store) Exists(name string) (bool, error) {
+	if err := checkName(name); err != nil {
+		return false, err
+	}
+	_, err := os.Stat(s.MachineDir(name))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, fmt.Errorf("machine %q: %w", name, err)
+	}
+}
+
+// CreateMachineDir makes machine name's directory (0700, and the machines
+// directory when needed), reserving the name: when the directory exists
+// already it returns an error wrapping ErrExists. The name must pass
+// host.ValidateName.
+func (s *Store) CreateMachineDir(name string) error {
+	if err := host.ValidateName(name); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.MachinesDir(), 0o700); err != nil {
+		return fmt.Errorf("create the machines directory: %w", err)
+	}
+	err := os.Mkdir(s.MachineDir(name), 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return &existsError{name: name}
+	}
+	if err != nil {
+		return fmt.Errorf("machine %q: %w", name, err)
+	}
+	return nil
+}
+
+// Remove deletes machine name's directory and everything in it. A missing
+// directory is not an error.
+func (s *Store) Remove(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(s.MachineDir(name)); err != nil {
+		return fmt.Errorf("remove machine %q from the store: %w", name, err)
+	}
+	return nil
+}
+
+// checkName refuses a name that is not a single path element, so that no
+// store method reaches outside the machines directory. It is looser than
+// host.ValidateName so that a directory List returns can always be loaded
+// and removed.
+func checkName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+		return fmt.Errorf("%w %q: not a machine directory name", host.ErrInvalidName, name)
+	}
+	return nil
+}
