@@ -1,0 +1,301 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/machine-cli/machine/drivers"
+)
+
+// defaultStartTimeout bounds a plugin's start when ctx has no deadline.
+const defaultStartTimeout = 30 * time.Second
+
+// Client is a running plugin process for one driver. Its drivers may be used
+// from several goroutines. A Client dispensed by DriverPlugin.GRPCClient
+// itself (in tests, through plugin.TestPluginGRPCConn) has no process.
+type Client struct {
+	pc *plugin.Client // nil when not made by Launch
+	cc grpc.ClientConnInterface
+}
+
+// Launch starts the plugin process cmd and connects to it. ctx bounds the
+// start only. logger receives the plugin's logs and anything it writes to
+// stdout or stderr; none of it reaches this process's stdout.
+func Launch(ctx context.Context, cmd *exec.Cmd, logger hclog.Logger) (*Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	timeout := defaultStartTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	named := logger.Named(filepath.Base(cmd.Path))
+	debugWriter := func(stream string) *hclogWriter { return &hclogWriter{named.Named(stream)} }
+	pc := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          pluginSet(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           logger,
+		StartTimeout:     timeout,
+		SyncStdout:       debugWriter("stdout"),
+		SyncStderr:       debugWriter("stderr"),
+	})
+
+	type result struct {
+		c   *Client
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := connect(pc)
+		done <- result{c, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			pc.Kill()
+			return nil, r.err
+		}
+		return r.c, nil
+	case <-ctx.Done():
+		// go-plugin cannot interrupt a start; clean up once it ends.
+		go func() {
+			<-done
+			pc.Kill()
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+func connect(pc *plugin.Client) (*Client, error) {
+	proto, err := pc.Client()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := proto.Dispense(PluginName)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := raw.(*Client)
+	if !ok {
+		return nil, fmt.Errorf("driver plugin: unexpected client %T", raw)
+	}
+	return &Client{pc: pc, cc: c.cc}, nil
+}
+
+// Close ends the plugin process. Drivers from c fail afterwards.
+func (c *Client) Close() {
+	if c.pc != nil {
+		c.pc.Kill()
+	}
+}
+
+// Driver returns the driver of one machine, backed by the plugin, starting
+// from config: the machine's stored driver JSON, or for a new machine
+// {"MachineName": ..., "StorePath": ...}.
+func (c *Client) Driver(config json.RawMessage) *RemoteDriver {
+	return &RemoteDriver{cc: c.cc, config: bytes.Clone(config)}
+}
+
+// RemoteDriver is a drivers.Driver whose calls run in a plugin. After each
+// call, even a failed one, it keeps the config the plugin sent back.
+type RemoteDriver struct {
+	cc grpc.ClientConnInterface
+
+	mu     sync.Mutex
+	config json.RawMessage
+}
+
+var _ drivers.Driver = (*RemoteDriver)(nil)
+
+// MarshalJSON returns the current driver config: what to store as the
+// machine's "Driver" in config.json.
+func (d *RemoteDriver) MarshalJSON() ([]byte, error) {
+	cfg := d.currentConfig()
+	if len(cfg) == 0 {
+		return []byte("{}"), nil
+	}
+	return bytes.Clone(cfg), nil
+}
+
+// UnmarshalJSON replaces the driver config; d stays bound to its plugin.
+func (d *RemoteDriver) UnmarshalJSON(data []byte) error {
+	if !json.Valid(data) {
+		return errors.New("driver config is not valid JSON")
+	}
+	d.setConfig(data)
+	return nil
+}
+
+func (d *RemoteDriver) currentConfig() json.RawMessage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.config
+}
+
+func (d *RemoteDriver) setConfig(cfg []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.config = bytes.Clone(cfg)
+}
+
+// call invokes a driver method in the plugin and keeps the config it returns.
+func call[T any](ctx context.Context, d *RemoteDriver, name string, opts drivers.Options) (T, error) {
+	var zero T
+	req := &request{Config: d.currentConfig()}
+	if opts != nil {
+		w, err := encodeOptions(opts)
+		if err != nil {
+			return zero, err
+		}
+		req.Options = w
+	}
+	var rep reply[T]
+	var trailer metadata.MD
+	err := d.cc.Invoke(ctx, "/"+serviceName+"/"+name, req, &rep,
+		grpc.CallContentSubtype(codecName), grpc.Trailer(&trailer))
+	if err != nil {
+		if cfg := trailer.Get(configTrailer); len(cfg) > 0 && json.Valid([]byte(cfg[0])) {
+			d.setConfig([]byte(cfg[0]))
+		}
+		return zero, fromStatus(err)
+	}
+	if len(rep.Config) > 0 {
+		d.setConfig(rep.Config)
+	}
+	return rep.Value, nil
+}
+
+func (d *RemoteDriver) act(ctx context.Context, name string) error {
+	_, err := call[struct{}](ctx, d, name, nil)
+	return err
+}
+
+// DriverName implements drivers.Driver.
+func (d *RemoteDriver) DriverName(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "DriverName", nil)
+}
+
+// GetCreateFlags implements drivers.Driver.
+func (d *RemoteDriver) GetCreateFlags(ctx context.Context) ([]drivers.Flag, error) {
+	return call[[]drivers.Flag](ctx, d, "GetCreateFlags", nil)
+}
+
+// SetConfigFromFlags implements drivers.Driver. Option values of type string,
+// int, bool and []string arrive with that type.
+func (d *RemoteDriver) SetConfigFromFlags(ctx context.Context, opts drivers.Options) error {
+	if opts == nil {
+		opts = drivers.Options{}
+	}
+	_, err := call[struct{}](ctx, d, "SetConfigFromFlags", opts)
+	return err
+}
+
+// PreCreateCheck implements drivers.Driver.
+func (d *RemoteDriver) PreCreateCheck(ctx context.Context) error { return d.act(ctx, "PreCreateCheck") }
+
+// Create implements drivers.Driver.
+func (d *RemoteDriver) Create(ctx context.Context) error { return d.act(ctx, "Create") }
+
+// Remove implements drivers.Driver.
+func (d *RemoteDriver) Remove(ctx context.Context) error { return d.act(ctx, "Remove") }
+
+// Start implements drivers.Driver.
+func (d *RemoteDriver) Start(ctx context.Context) error { return d.act(ctx, "Start") }
+
+// Stop implements drivers.Driver.
+func (d *RemoteDriver) Stop(ctx context.Context) error { return d.act(ctx, "Stop") }
+
+// Restart implements drivers.Driver.
+func (d *RemoteDriver) Restart(ctx context.Context) error { return d.act(ctx, "Restart") }
+
+// Kill implements drivers.Driver.
+func (d *RemoteDriver) Kill(ctx context.Context) error { return d.act(ctx, "Kill") }
+
+// GetState implements drivers.Driver.
+func (d *RemoteDriver) GetState(ctx context.Context) (drivers.State, error) {
+	return call[drivers.State](ctx, d, "GetState", nil)
+}
+
+// GetIP implements drivers.Driver.
+func (d *RemoteDriver) GetIP(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "GetIP", nil)
+}
+
+// GetPrivateIP implements drivers.Driver.
+func (d *RemoteDriver) GetPrivateIP(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "GetPrivateIP", nil)
+}
+
+// GetURL implements drivers.Driver.
+func (d *RemoteDriver) GetURL(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "GetURL", nil)
+}
+
+// GetSSHHostname implements drivers.Driver.
+func (d *RemoteDriver) GetSSHHostname(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "GetSSHHostname", nil)
+}
+
+// GetSSHPort implements drivers.Driver.
+func (d *RemoteDriver) GetSSHPort(ctx context.Context) (int, error) {
+	return call[int](ctx, d, "GetSSHPort", nil)
+}
+
+// GetSSHUsername implements drivers.Driver.
+func (d *RemoteDriver) GetSSHUsername(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "GetSSHUsername", nil)
+}
+
+// GetSSHKeyPath implements drivers.Driver.
+func (d *RemoteDriver) GetSSHKeyPath(ctx context.Context) (string, error) {
+	return call[string](ctx, d, "GetSSHKeyPath", nil)
+}
+
+// FindExternal returns the path of the external driver NAME: the executable
+// machine-driver-NAME on PATH. When there is none the error wraps
+// drivers.ErrNotFound and names the executable expected.
+func FindExternal(name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("invalid driver name %q: %w", name, drivers.ErrInvalidConfig)
+	}
+	exe := ExternalPrefix + name
+	path, err := exec.LookPath(exe)
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", &wrapError{msg: fmt.Sprintf("no executable %q found on PATH", exe), err: drivers.ErrNotFound}
+	}
+	if err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// hclogWriter writes what a plugin prints, line by line, to a logger at
+// Debug level.
+type hclogWriter struct{ l hclog.Logger }
+
+func (w *hclogWriter) Write(p []byte) (int, error) {
+	for line := range strings.Lines(string(p)) {
+		if line = strings.TrimRight(line, "\r\n"); line != "" {
+			w.l.Debug(line)
+		}
+	}
+	return len(p), nil
+}
