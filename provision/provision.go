@@ -1,0 +1,427 @@
+// Package provision turns a reachable Linux host into a Docker host that
+// machine manages: it names the host, installs Docker when missing, installs
+// the TLS certificates and runs dockerd with them through a systemd drop-in,
+// all over one SSH connection.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/machine-cli/machine/libmachine/host"
+	"github.com/machine-cli/machine/libmachine/sshclient"
+)
+
+// DefaultEnginePort is dockerd's TLS port when Options.EnginePort is zero.
+const DefaultEnginePort = 2376
+
+// DefaultInstallURL is the install script used when InstallURL is empty.
+const DefaultInstallURL = "https://get.docker.com"
+
+// Runner runs commands on the host: the part of *sshclient.Client that
+// provision uses, so that tests can substitute a recorder
+// (see provisiontest).
+type Runner interface {
+	// Output runs cmd and returns its stdout; a non-zero exit is an
+	// *sshclient.ExitError.
+	Output(ctx context.Context, cmd string) ([]byte, error)
+	// Run runs cmd with the given stdio and returns its exit status.
+	Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// WriteFile replaces a file atomically, as root.
+	WriteFile(ctx context.Context, path string, data []byte, mode os.FileMode) error
+}
+
+var _ Runner = (*sshclient.Client)(nil)
+
+// Options say how to provision one machine.
+type Options struct {
+	MachineName string
+	// DriverName is rendered as the engine label provider=<driver>.
+	DriverName string
+	// Engine configures dockerd (labels, env, registries, storage driver,
+	// --engine-opt flags) and how to install Docker: InstallURL "" uses
+	// DefaultInstallURL, "none" installs nothing, "distro" uses the OS's
+	// packages, anything else is an http(s) URL of an install script.
+	Engine *host.EngineOptions
+	// EnginePort is dockerd's TLS port; when zero, Engine.TlsPort or else
+	// DefaultEnginePort.
+	EnginePort int
+	// CACert, ServerCert and ServerKey are PEM contents installed at
+	// RemoteCACertPath, RemoteServerCertPath and RemoteServerKeyPath.
+	CACert, ServerCert, ServerKey []byte
+	// WaitTLS checks that dockerd answers over TLS with the client
+	// certificate. Provision polls it with backoff until it succeeds or ctx
+	// ends, so ctx should carry the caller's deadline.
+	WaitTLS func(ctx context.Context) error
+	// Log receives progress lines ("Installing Docker..."); may be nil.
+	Log io.Writer
+}
+
+// StepError is the error of a failed provisioning step; its message reads
+// "provision NAME: STEP: cause".
+type StepError struct {
+	Machine string
+	Step    string // "check options", "detect os", "set hostname", "install docker", "write certificates", "configure docker" or "start docker"
+	Err     error
+}
+
+// Error reads "provision NAME: STEP: cause".
+func (e *StepError) Error() string {
+	return "provision " + e.Machine + ": " + e.Step + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Provision provisions the host c is connected to. It can run again on a
+// provisioned host: Docker is reused and machine's files are rewritten.
+// Errors are *StepError.
+func Provision(ctx context.Context, c Runner, opts Options) error {
+	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
+	if p.engine == nil {
+		p.engine = &host.EngineOptions{}
+	}
+	p.opts.EnginePort = enginePort(opts)
+	if p.log == nil {
+		p.log = io.Discard
+	}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"check options", p.check},
+		{"detect os", p.detect},
+		{"set hostname", p.setHostname},
+		{"install docker", p.installDocker},
+		{"write certificates", p.writeCerts},
+		{"configure docker", p.configureDocker},
+		{"start docker", p.startDocker},
+	}
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err}
+		}
+	}
+	return nil
+}
+
+// run is one provisioning run and what it learned about the host.
+type run struct {
+	r      Runner
+	opts   Options
+	engine *host.EngineOptions
+	log    io.Writer
+
+	root     bool // the SSH user is root (else commands use sudo -n)
+	hostname string
+	hosts    string
+	os       OSProvisioner
+	docker   dockerFacts
+}
+
+// dockerFacts is what the host has of Docker.
+type dockerFacts struct {
+	dockerd string          // `command -v dockerd`; "" when absent
+	units   map[string]bool // which of docker.service, docker.socket, containerd.service exist (and are not masked)
+}
+
+func (p *run) logf(format string, args ...any) {
+	fmt.Fprintf(p.log, format+"\n", args...)
+}
+
+func (p *run) check(context.Context) error {
+	if p.r == nil {
+		return errors.New("no connection to the host")
+	}
+	if err := host.ValidateName(p.opts.MachineName); err != nil {
+		return err
+	}
+	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {
+		return errors.New("the CA certificate, server certificate and server key are required")
+	}
+	if p.opts.WaitTLS == nil {
+		return errors.New("WaitTLS is required")
+	}
+	switch u := p.engine.InstallURL; u {
+	case "", "none", "distro":
+	default:
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return fmt.Errorf("install URL %q: want an http(s) URL, \"distro\" or \"none\"", u)
+		}
+	}
+	// Bad engine options fail here, before anything changes on the host.
+	_, err := renderDropIn(p.opts, daemon{Path: "/usr/bin/dockerd"})
+	return err
+}
+
+// pathSetup makes sbin directories searchable: a non-root user's PATH on
+// Debian lacks /usr/sbin, where dockerd is.
+const pathSetup = `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH`
+
+// marker starts a section of a probe's output; printed after a newline so
+// that a file without a final newline still ends its section.
+const marker = "@@machine:"
+
+func section(name string) string { return `printf '\n` + marker + name + `\n'` }
+
+// dockerProbe reports dockerd's path and which of Docker's units exist.
+var dockerProbe = section("dockerd") + `
+command -v dockerd || true
+` + section("units") + `
+systemctl list-unit-files --no-legend --no-pager docker.service docker.socket containerd.service 2>/dev/null || true
+`
+
+// hostProbe learns everything provision needs in one round trip.
+var hostProbe = section("uid") + "\nid -u\n" +
+	section("hostname") + "\nhostname 2>/dev/null || cat /etc/hostname 2>/dev/null || true\n" +
+	section("os-release") + "\ncat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true\n" +
+	section("hosts") + "\ncat /etc/hosts 2>/dev/null || true\n" +
+	dockerProbe
+
+// sections splits a probe's output into its sections, each holding exactly
+// what its commands printed.
+func sections(out string) map[string]string {
+	m := map[string]string{}
+	parts := strings.Split(out, "\n"+marker)
+	for _, part := range parts[1:] {
+		name, content, _ := strings.Cut(part, "\n")
+		m[name] = content
+	}
+	return m
+}
+
+func parseDockerFacts(sec map[string]string) dockerFacts {
+	f := dockerFacts{dockerd: strings.TrimSpace(sec["dockerd"]), units: map[string]bool{}}
+	if !strings.HasPrefix(f.dockerd, "/") {
+		f.dockerd = "" // an alias or function, not a binary
+	}
+	for _, line := range strings.Split(sec["units"], "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[1] != "masked" {
+			f.units[fields[0]] = true
+		}
+	}
+	return f
+}
+
+// command wraps a script to run with sh, as root (sudo -n for other users)
+// when asRoot.
+func (p *run) command(script string, asRoot bool) string {
+	script = "set -e\n" + pathSetup + "\n" + script
+	if asRoot && !p.root {
+		return "sudo -n sh -c " + sshclient.ShellQuote(script)
+	}
+	return "sh -c " + sshclient.ShellQuote(script)
+}
+
+// output runs script and returns its stdout; an *sshclient.ExitError names
+// the script rather than its sudo wrapping.
+func (p *run) output(ctx context.Context, script string, asRoot bool) (string, error) {
+	out, err := p.r.Output(ctx, p.command(script, asRoot))
+	var exit *sshclient.ExitError
+	if errors.As(err, &exit) {
+		exit.Cmd = script
+	}
+	return string(out), err
+}
+
+// exec runs script with stdin, discarding its stdout.
+func (p *run) exec(ctx context.Context, script string, stdin io.Reader) error {
+	var stderr sshclient.TailBuffer
+	status, err := p.r.Run(ctx, p.command(script, true), stdin, io.Discard, &stderr)
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return &sshclient.ExitError{Cmd: script, Status: status, Stderr: stderr.String()}
+	}
+	return nil
+}
+
+func (p *run) detect(ctx context.Context) error {
+	out, err := p.output(ctx, hostProbe, false)
+	if err != nil {
+		return err
+	}
+	sec := sections(out)
+	p.root = strings.TrimSpace(sec["uid"]) == "0"
+	p.hostname = strings.TrimSpace(sec["hostname"])
+	p.hosts = sec["hosts"]
+	p.docker = parseDockerFacts(sec)
+	rel, err := ParseOSRelease([]byte(sec["os-release"]))
+	if err != nil {
+		return fmt.Errorf("read /etc/os-release: %w", err)
+	}
+	if p.os, err = SelectOS(rel); err != nil {
+		return err
+	}
+	p.logf("Detected %s", rel.PrettyName)
+	return nil
+}
+
+func (p *run) setHostname(ctx context.Context) error {
+	name := p.opts.MachineName
+	hosts, hostsChanged := ensureHostsEntry(p.hosts, name)
+	if p.hostname == name && !hostsChanged {
+		return nil
+	}
+	p.logf("Setting the hostname to %s...", name)
+	var script strings.Builder
+	var stdin io.Reader
+	if p.hostname != name {
+		// hostnamectl fails where /etc/hostname is a bind mount (it
+		// renames over it); then write the file in place.
+		q := sshclient.ShellQuote(name)
+		fmt.Fprintf(&script, "hostnamectl set-hostname %s </dev/null >/dev/null 2>&1 || { printf '%%s\\n' %s > /etc/hostname && hostname %s; }\n", q, q, q)
+	}
+	if hostsChanged {
+		// /etc/hosts may be a bind mount too (containers), where sed -i and
+		// renames fail: rewrite it in place.
+		script.WriteString("cat > /etc/hosts\n")
+		stdin = strings.NewReader(hosts)
+	}
+	return p.exec(ctx, script.String(), stdin)
+}
+
+func (p *run) installDocker(ctx context.Context) error {
+	if p.docker.dockerd != "" {
+		p.logf("Docker is installed (%s); reusing it", p.docker.dockerd)
+		return nil
+	}
+	var script, from string
+	switch u := p.engine.InstallURL; u {
+	case "none":
+		return errors.New(`dockerd is not installed and the install URL is "none"`)
+	case "distro":
+		script, from = p.os.PackageInstallScript(), "the "+p.os.Family()+" packages"
+	default:
+		if u == "" {
+			u = DefaultInstallURL
+		}
+		// Downloaded first, so that a failed download fails the step
+		// (`curl | sh` would run an empty script and succeed).
+		script = `f=$(mktemp)
+trap 'rm -f "$f"' EXIT
+curl -fsSL ` + sshclient.ShellQuote(u) + ` -o "$f"
+sh "$f"`
+		from = u
+	}
+	p.logf("Installing Docker from %s...", from)
+	if err := p.exec(ctx, script, nil); err != nil {
+		return err
+	}
+	out, err := p.output(ctx, dockerProbe, false)
+	if err != nil {
+		return err
+	}
+	p.docker = parseDockerFacts(sections(out))
+	if p.docker.dockerd == "" {
+		return fmt.Errorf("dockerd not found after installing Docker from %s", from)
+	}
+	return nil
+}
+
+func (p *run) writeCerts(ctx context.Context) error {
+	p.logf("Copying certificates...")
+	for _, f := range []struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}{
+		{RemoteCACertPath, p.opts.CACert, 0o644},
+		{RemoteServerCertPath, p.opts.ServerCert, 0o644},
+		{RemoteServerKeyPath, p.opts.ServerKey, 0o600},
+	} {
+		if err := p.r.WriteFile(ctx, f.path, f.data, f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *run) configureDocker(ctx context.Context) error {
+	if !p.docker.units["docker.service"] {
+		return fmt.Errorf("there is no docker.service systemd unit for %s (machine needs systemd and a packaged Docker)", p.docker.dockerd)
+	}
+	d := daemon{Path: p.docker.dockerd, SocketActivated: p.docker.units["docker.socket"]}
+	if p.docker.units["containerd.service"] {
+		d.Containerd = containerdSocket
+	}
+	dropIn, err := renderDropIn(p.opts, d)
+	if err != nil {
+		return err
+	}
+	p.logf("Configuring Docker...")
+	return p.r.WriteFile(ctx, DropInPath, []byte(dropIn), 0o644)
+}
+
+func (p *run) startDocker(ctx context.Context) error {
+	p.logf("Starting Docker...")
+	if _, err := p.output(ctx, "systemctl daemon-reload && systemctl enable --quiet docker 2>/dev/null; systemctl restart docker", true); err != nil {
+		var ee *sshclient.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("dockerd did not start (systemctl restart docker: exit status %d)", ee.Status)
+		}
+		return p.diagnose(ctx, err)
+	}
+	p.logf("Waiting for Docker to answer on port %d...", p.opts.EnginePort)
+	if err := poll(ctx, p.opts.WaitTLS); err != nil {
+		return p.diagnose(ctx, fmt.Errorf("docker does not answer over TLS on port %d: %w", p.opts.EnginePort, err))
+	}
+	return nil
+}
+
+// journalLines is how much of docker's journal a failure shows.
+const journalLines = 15
+
+// diagnose adds docker.service's state and the end of its journal to err.
+// It runs even when ctx has ended (with its own short deadline).
+func (p *run) diagnose(ctx context.Context, err error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	// The log of docker.service's latest run only, without timestamps: the
+	// lines that say why dockerd stopped, not the history before.
+	script := fmt.Sprintf(`systemctl is-active docker || true
+id=$(systemctl show -p InvocationID --value docker 2>/dev/null)
+out=
+[ -n "$id" ] && out=$(journalctl --no-pager -o cat -n %[1]d _SYSTEMD_INVOCATION_ID="$id" 2>/dev/null)
+[ -n "$out" ] || out=$(journalctl -u docker --no-pager -o cat -n %[1]d 2>&1)
+printf '%%s\n' "$out"`, journalLines)
+	out, derr := p.output(dctx, script, true)
+	if derr != nil {
+		return fmt.Errorf("%w (reading docker's journal failed too: %v)", err, derr)
+	}
+	state, journal, _ := strings.Cut(out, "\n")
+	journal = strings.TrimRight(journal, "\n")
+	if journal == "" {
+		journal = "(empty)"
+	}
+	return fmt.Errorf("%w; docker.service is %s; its log (journalctl -u docker):\n  %s",
+		err, strings.TrimSpace(state), strings.ReplaceAll(journal, "\n", "\n  "))
+}
+
+// poll calls check until it succeeds, waiting 100ms after the first
+// failure and twice as long after each other, up to 1s, until ctx ends.
+func poll(ctx context.Context, check func(context.Context) error) error {
+	delay := 100 * time.Millisecond
+	for {
+		err := check(ctx)
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w; last attempt: %w", context.Cause(ctx), err)
+		case <-t.C:
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
