@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// defaultMachine is the name commands use when none is given, as in
+// docker-machine.
+const defaultMachine = "default"
+
+// oneName returns the single machine name a command takes, or "default".
+func oneName(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return defaultMachine, nil
+	case 1:
+		return c.Args().First(), nil
+	default:
+		return "", fmt.Errorf("%s takes one machine name, got %d: %s", c.Command.Name, c.NArg(), strings.Join(c.Args().Slice(), " "))
+	}
+}
+
+// names returns the machine names a command takes, or "default".
+func names(c *cli.Context) []string {
+	if c.NArg() == 0 {
+		return []string{defaultMachine}
+	}
+	return c.Args().Slice()
+}
+
+// oneLine trims an error message for printing.
+func oneLine(s string) string { return strings.TrimSpace(s) }

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/machine-cli/machine/libmachine/shell"
+)
+
+func envCommand(env *cliEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "env",
+		Usage:     "Print the commands that point the docker client at a machine",
+		ArgsUsage: "[NAME]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "shell", Usage: "shell to print for: " + strings.Join(shell.Names(), ", ") + " (default: detected)"},
+			&cli.BoolFlag{Name: "unset", Aliases: []string{"u"}, Usage: "print the commands that unset the variables"},
+			&cli.BoolFlag{Name: "no-proxy", Usage: "add the machine's IP to NO_PROXY"},
+		},
+		Action: func(c *cli.Context) error {
+			shName := c.String("shell")
+			if shName == "" {
+				shName = shell.Detect(os.Getenv)
+			}
+			sh, err := shell.Get(shName)
+			if err != nil {
+				return err
+			}
+			prog := filepath.Base(os.Args[0])
+			names := []string{"DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"}
+			if c.Bool("unset") {
+				if c.NArg() > 0 {
+					return fmt.Errorf("env --unset takes no machine name")
+				}
+				vars := make([]shell.Var, 0, len(names)+1)
+				for _, n := range names {
+					vars = append(vars, shell.Var{Name: n})
+				}
+				if c.Bool("no-proxy") {
+					vars = append(vars, shell.Var{Name: "NO_PROXY"})
+				}
+				return shell.Render(env.stdout, sh, vars, true, []string{prog, "env", "-u"})
+			}
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			api, err := env.machine(c)
+			if err != nil {
+				return err
+			}
+			m, err := api.Load(c.Context, name)
+			if err != nil {
+				return err
+			}
+			u, err := m.Driver.GetURL(c.Context)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			vars := []shell.Var{
+				{Name: "DOCKER_TLS_VERIFY", Value: "1"},
+				{Name: "DOCKER_HOST", Value: u},
+				{Name: "DOCKER_CERT_PATH", Value: api.CertPaths(name).Dir},
+				{Name: "DOCKER_MACHINE_NAME", Value: name},
+			}
+			if c.Bool("no-proxy") {
+				vars = append(vars, shell.Var{Name: "NO_PROXY", Value: noProxy(u)})
+			}
+			hint := []string{prog, "env"}
+			if c.IsSet("shell") {
+				hint = append(hint, "--shell", shName)
+			}
+			return shell.Render(env.stdout, sh, vars, false, append(hint, name))
+		},
+	}
+}
+
+// noProxy returns NO_PROXY (or no_proxy) with the Docker URL's host added.
+func noProxy(dockerURL string) string {
+	host := dockerURL
+	if u, err := url.Parse(dockerURL); err == nil {
+		host = u.Hostname()
+	}
+	cur := os.Getenv("NO_PROXY")
+	if cur == "" {
+		cur = os.Getenv("no_proxy")
+	}
+	for _, h := range strings.Split(cur, ",") {
+		if h == host {
+			return cur
+		}
+	}
+	if cur == "" {
+		return host
+	}
+	return cur + "," + host
+}

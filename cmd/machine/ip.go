@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func ipCommand(env *cliEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "ip",
+		Usage:     "Print the IP address of machines",
+		ArgsUsage: "[NAME...]",
+		Action: func(c *cli.Context) error {
+			api, err := env.machine(c)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, name := range names(c) {
+				m, err := api.Load(c.Context, name)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				ip, err := m.Driver.GetIP(c.Context)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", name, err))
+					continue
+				}
+				fmt.Fprintln(env.stdout, ip)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+func urlCommand(env *cliEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "url",
+		Usage:     "Print the Docker URL of a machine",
+		ArgsUsage: "[NAME]",
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			api, err := env.machine(c)
+			if err != nil {
+				return err
+			}
+			m, err := api.Load(c.Context, name)
+			if err != nil {
+				return err
+			}
+			u, err := m.Driver.GetURL(c.Context)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			fmt.Fprintln(env.stdout, u)
+			return nil
+		},
+	}
+}
+
+func versionCommand(env *cliEnv) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "Print the version of machine",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintf(env.stdout, "machine version %s\n", version)
+			return nil
+		},
+	}
+}

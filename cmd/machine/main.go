@@ -1,0 +1,161 @@
+// Command machine creates Docker hosts and points the docker client at them
+// over mutual TLS.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/drivers/generic"
+	"github.com/machine-cli/machine/drivers/plugin"
+	"github.com/machine-cli/machine/libmachine"
+	"github.com/machine-cli/machine/libmachine/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// builtinDrivers are the drivers this binary serves itself.
+var builtinDrivers = map[string]func() drivers.Driver{
+	"generic": generic.New,
+}
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == libmachine.DriverCommand {
+		f, ok := builtinDrivers[os.Args[2]]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "machine: no built-in driver %q\n", os.Args[2])
+			os.Exit(1)
+		}
+		plugin.Serve(f)
+		return
+	}
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &cliEnv{stdout: stdout, stderr: stderr}
+	defer env.close()
+	app := newApp(env)
+	if err := env.addDriverFlags(ctx, app, args); err != nil {
+		fmt.Fprintln(stderr, "Error:", err)
+		return 1
+	}
+	if err := app.RunContext(ctx, args); err != nil {
+		if code, ok := err.(exitCode); ok {
+			return int(code)
+		}
+		fmt.Fprintln(stderr, "Error:", oneLine(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+// exitCode is returned by commands (ssh) that pass on a remote exit status
+// without a message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// cliEnv is the state one command line shares between its parts.
+type cliEnv struct {
+	stdout, stderr io.Writer
+	client         *libmachine.Client
+	flags          *driverFlagsCache
+}
+
+// machine returns the libmachine client for the store the flags chose.
+func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
+	if e.client != nil {
+		return e.client, nil
+	}
+	root, err := store.ResolveRoot(c.String("storage-path"), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the machine binary: %w", err)
+	}
+	level := hclog.Error
+	if c.Bool("debug") {
+		level = hclog.Debug
+	}
+	names := make([]string, 0, len(builtinDrivers))
+	for n := range builtinDrivers {
+		names = append(names, n)
+	}
+	e.client = &libmachine.Client{
+		Store: store.New(root),
+		Plugins: &libmachine.Plugins{
+			Self:     self,
+			Builtins: names,
+			Logger:   hclog.New(&hclog.LoggerOptions{Name: "driver", Output: e.stderr, Level: level}),
+		},
+		Log: e.stderr,
+	}
+	return e.client, nil
+}
+
+func (e *cliEnv) close() {
+	if e.client != nil {
+		e.client.Plugins.Close()
+	}
+}
+
+func newApp(env *cliEnv) *cli.App {
+	app := &cli.App{
+		Name:                 "machine",
+		Usage:                "Create and manage machines running Docker",
+		Version:              version,
+		Writer:               env.stdout,
+		ErrWriter:            env.stderr,
+		EnableBashCompletion: true,
+		HideVersion:          false,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "storage-path", Aliases: []string{"s"}, Usage: "configures storage path", EnvVars: []string{"MACHINE_STORAGE_PATH"}},
+			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug mode", EnvVars: []string{"MACHINE_DEBUG"}},
+		},
+		Commands: []*cli.Command{
+			createCommand(env),
+			configCommand(env),
+			envCommand(env),
+			inspectCommand(env),
+			ipCommand(env),
+			lsCommand(env),
+			rmCommand(env),
+			sshCommand(env),
+			urlCommand(env),
+			versionCommand(env),
+		},
+		OnUsageError: usageError,
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(env.stderr, "Error: %q is not a machine command; see `machine --help`\n", name)
+			os.Exit(1)
+		},
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = usageError
+	}
+	return app
+}
+
+// usageError turns flag parsing errors into one line.
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := c.Command.Name
+	if name == "" {
+		return fmt.Errorf("%v; see `machine --help`", err)
+	}
+	return fmt.Errorf("%v; see `machine %s --help`", err, name)
+}

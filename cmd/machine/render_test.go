@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/libmachine"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, rewriting it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestRenderLS(t *testing.T) {
+	statuses := []libmachine.Status{
+		{Name: "n1", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.5:2376", DockerVersion: "v27.3.1"},
+		{Name: "n2", DriverName: "generic", State: drivers.Stopped},
+		{Name: "broken", State: drivers.Error, Error: `machine "broken": config.json is corrupt`},
+		{Name: "swarm01", DriverName: "azure", State: drivers.Running, URL: "tcp://10.0.0.6:2376", DockerVersion: "Unknown", Error: "docker at 10.0.0.6:2376: connection refused"},
+	}
+	tests := []struct {
+		name       string
+		dockerHost string
+		filters    []string
+		golden     string
+	}{
+		{"all", "", nil, "ls.golden"},
+		{"active", "tcp://10.0.0.5:2376", nil, "ls-active.golden"},
+		{"filtered", "", []string{"state=running", "driver=generic"}, "ls-filtered.golden"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := parseFilters(tc.filters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := renderLS(&buf, lsRows(statuses, tc.dockerHost, f)); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.golden, buf.Bytes())
+		})
+	}
+}
+
+func TestParseFiltersErrors(t *testing.T) {
+	for _, f := range []string{"name", "color=red", "=x"} {
+		if _, err := parseFilters([]string{f}); err == nil {
+			t.Errorf("parseFilters(%q): no error", f)
+		}
+	}
+}
+
+func TestRenderInspect(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, format, golden string
+		wantErr              bool
+	}{
+		{"json", "", "inspect.golden", false},
+		{"ip", "{{.Driver.IPAddress}}", "inspect-ip.golden", false},
+		{"port is an integer", "{{.Driver.SSHPort}} {{.HostOptions.EngineOptions.TlsVerify}}", "inspect-port.golden", false},
+		{"json func", "{{json .HostOptions.EngineOptions.Labels}}", "inspect-jsonfunc.golden", false},
+		{"missing key", "{{.Nope}}", "", true},
+		{"bad template", "{{.Driver", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := renderInspect(raw, tc.format)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("no error, output %q", out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.golden, out)
+		})
+	}
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func sshCommand(env *cliEnv) *cli.Command {
+	return &cli.Command{
+		Name:            "ssh",
+		Usage:           "Log into a machine or run a command on it over SSH",
+		ArgsUsage:       "NAME [COMMAND...]",
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			name := defaultMachine
+			if len(args) > 0 {
+				if args[0] == "--help" || args[0] == "-h" {
+					return cli.ShowCommandHelp(c, "ssh")
+				}
+				name, args = args[0], args[1:]
+			}
+			if len(args) > 0 && args[0] == "--" {
+				args = args[1:]
+			}
+			api, err := env.machine(c)
+			if err != nil {
+				return err
+			}
+			m, err := api.Load(c.Context, name)
+			if err != nil {
+				return err
+			}
+			client, err := api.SSH(c.Context, m)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			status, err := client.Interactive(c.Context, strings.Join(args, " "), os.Stdin, env.stdout, env.stderr)
+			if err != nil {
+				return fmt.Errorf("ssh %s: %w", name, err)
+			}
+			if status != 0 {
+				return exitCode(status)
+			}
+			return nil
+		},
+	}
+}
+
+func configCommand(env *cliEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "config",
+		Usage:     "Print the docker client flags for a machine",
+		ArgsUsage: "[NAME]",
+		Action: func(c *cli.Context) error {
+			name, err := oneName(c)
+			if err != nil {
+				return err
+			}
+			api, err := env.machine(c)
+			if err != nil {
+				return err
+			}
+			m, err := api.Load(c.Context, name)
+			if err != nil {
+				return err
+			}
+			u, err := m.Driver.GetURL(c.Context)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			p := api.CertPaths(name)
+			fmt.Fprintf(env.stdout, "--tlsverify\n--tlscacert=%q\n--tlscert=%q\n--tlskey=%q\n-H=%s\n", p.CACert, p.ClientCert, p.ClientKey, u)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,65 @@
+package libmachine
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/machine-cli/machine/certs"
+)
+
+// Engine returns a Docker API client (github.com/docker/docker/client) for
+// the machine's dockerd, over mutual TLS with the machine's client
+// certificate. The caller closes it.
+func (c *Client) Engine(ctx context.Context, m *Machine) (*client.Client, error) {
+	u, err := m.Driver.GetURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := c.CertPaths(m.Name)
+	tc, err := certs.ClientTLSConfig(p.CACert, p.ClientCert, p.ClientKey)
+	if err != nil {
+		return nil, err
+	}
+	return engineClient(u, tc)
+}
+
+// engineClient makes a Docker API client for a tcp:// URL with tc.
+func engineClient(dockerURL string, tc *tls.Config) (*client.Client, error) {
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, TLSHandshakeTimeout: 5 * time.Second}}
+	cl, err := client.NewClientWithOpts(client.WithHost(dockerURL), client.WithHTTPClient(hc),
+		client.WithScheme("https"), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", dockerURL, err)
+	}
+	return cl, nil
+}
+
+// EngineVersion asks the machine's dockerd for its version, as "vX.Y.Z".
+func (c *Client) EngineVersion(ctx context.Context, m *Machine) (string, error) {
+	cl, err := c.Engine(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	defer cl.Close()
+	v, err := cl.ServerVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	return "v" + v.Version, nil
+}
+
+// pingEngine checks that dockerd at dockerURL answers over TLS with tc.
+func pingEngine(ctx context.Context, dockerURL string, tc *tls.Config) error {
+	cl, err := engineClient(dockerURL, tc)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	_, err = cl.Ping(ctx)
+	return err
+}

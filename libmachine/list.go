@@ -1,0 +1,77 @@
+package libmachine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/machine-cli/machine/drivers"
+)
+
+// Status is a machine as `ls` shows it, computed live.
+type Status struct {
+	Name          string
+	DriverName    string
+	State         drivers.State
+	URL           string
+	DockerVersion string
+	// Error is what went wrong while looking at the machine, if anything.
+	Error string
+}
+
+// List returns the status of every machine in the store, looking at them in
+// parallel, each within timeout. A broken machine is listed with its error.
+func (c *Client) List(ctx context.Context, timeout time.Duration) ([]Status, error) {
+	names, err := c.Store.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			out[i] = c.status(mctx, name)
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// Status computes one machine's status.
+func (c *Client) status(ctx context.Context, name string) Status {
+	s := Status{Name: name, State: drivers.Error}
+	m, err := c.Load(ctx, name)
+	if err != nil {
+		s.Error = err.Error()
+		if h, herr := c.Store.Load(name); herr == nil {
+			s.DriverName = h.DriverName
+		}
+		return s
+	}
+	s.DriverName = m.DriverName
+	st, err := m.Driver.GetState(ctx)
+	s.State = st
+	if err != nil {
+		s.Error = err.Error()
+		if st == drivers.None {
+			s.State = drivers.Error
+		}
+		return s
+	}
+	if st != drivers.Running {
+		return s
+	}
+	if s.URL, err = m.Driver.GetURL(ctx); err != nil {
+		s.Error = err.Error()
+		return s
+	}
+	if s.DockerVersion, err = c.EngineVersion(ctx, m); err != nil {
+		s.DockerVersion = "Unknown"
+		s.Error = err.Error()
+	}
+	return s
+}

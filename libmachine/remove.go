@@ -1,0 +1,30 @@
+package libmachine
+
+import (
+	"context"
+	"fmt"
+)
+
+// Remove deletes a machine: the driver removes what it made, then the
+// machine's directory goes. With force, a machine whose config is missing or
+// corrupt, or whose driver fails, is still removed from the store.
+func (c *Client) Remove(ctx context.Context, name string, force bool) error {
+	m, err := c.Load(ctx, name)
+	if err != nil {
+		if !force || IsNotExist(err) {
+			return fmt.Errorf("remove %s: %w", name, err)
+		}
+		c.logf("warning: %v; removing %s from the store anyway (-f)", err, name)
+		return c.Store.Remove(name)
+	}
+	if err := m.Driver.Remove(ctx); err != nil {
+		if !force {
+			return fmt.Errorf("remove %s: driver: %w (use -f to remove it from the store anyway)", name, err)
+		}
+		c.logf("warning: remove %s: driver: %v; removing it from the store anyway (-f)", name, err)
+	}
+	if err := c.Store.Remove(name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return nil
+}
