@@ -1,0 +1,89 @@
+package integration
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// closedPort returns a loopback port where nothing listens.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// TestUserErrors: mistakes a user can make end with a non-zero exit, one
+// clear line on stderr, and no state left behind.
+func TestUserErrors(t *testing.T) {
+	m := newCLI(t)
+	port := strconv.Itoa(closedPort(t))
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad name", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "bad_name"}, "invalid machine name"},
+		{"name starting with a dash-like dot", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", ".n1"}, "invalid machine name"},
+		{"no driver", []string{"create", "n1"}, "no driver given"},
+		{"unknown driver", []string{"create", "-d", "nosuch", "n1"}, "machine-driver-nosuch"},
+		{"missing ip", []string{"create", "-d", "generic", "n1"}, "--generic-ip-address"},
+		{"missing ssh key file", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-key", "/nonexistent/key", "n1"}, "/nonexistent/key"},
+		{"unreachable host", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", port, "--generic-ssh-key", env.keyPath, "n1"}, "127.0.0.1:" + port},
+		{"bad flag", []string{"ls", "--bogus"}, "bogus"},
+		{"unknown command", []string{"frobnicate"}, "frobnicate"},
+		{"missing machine", []string{"ip", "ghost"}, `"ghost" does not exist`},
+		{"missing machine ssh", []string{"ssh", "ghost", "true"}, `"ghost" does not exist`},
+		{"rm without name", []string{"rm", "-y"}, "at least one machine name"},
+		{"bad shell", []string{"env", "--shell", "tcshx", "ghost"}, "tcshx"},
+		{"bad template", []string{"ls", "-f", "{{.Nope"}, "--format"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := m.fails(t, tc.want, tc.args...)
+			if r.Stdout != "" {
+				t.Errorf("stdout not empty: %q", r.Stdout)
+			}
+			if n := strings.Count(strings.TrimSpace(r.Stderr), "\n"); n > 0 && tc.args[0] != "create" {
+				t.Errorf("stderr has %d lines, want one:\n%s", n+1, r.Stderr)
+			}
+			if names := m.ok(t, "ls", "-q").Stdout; names != "" {
+				t.Errorf("store not empty after failure: %q", names)
+			}
+		})
+	}
+}
+
+// TestCorruptConfig: a machine whose config.json is corrupt shows in ls
+// with its error, fails commands clearly, and `rm -f` removes it.
+func TestCorruptConfig(t *testing.T) {
+	m := newCLI(t)
+	dir := filepath.Join(m.store, "machines", "broken")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"ConfigVersion": 3, "Driver": {`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := m.ok(t, "ls").Stdout
+	if !strings.Contains(out, "broken") || !strings.Contains(out, "Error") {
+		t.Errorf("ls does not show the broken machine with an error:\n%s", out)
+	}
+	m.fails(t, "rm -f", "ip", "broken")
+	m.fails(t, "-f", "rm", "-y", "broken")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("rm without -f removed the machine: %v", err)
+	}
+	m.ok(t, "rm", "-y", "-f", "broken")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("rm -f left %s: %v", dir, err)
+	}
+}

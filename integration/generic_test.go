@@ -1,0 +1,234 @@
+package integration
+
+import (
+	"crypto/tls"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// parseEnv reads the bash lines of `machine env` into a map, checking that
+// every non-comment line is an export.
+func parseEnv(t *testing.T, out string) map[string]string {
+	t.Helper()
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			t.Fatalf("env line %q is not an export", line)
+		}
+		k, v, _ := strings.Cut(rest, "=")
+		vars[k] = strings.Trim(v, `"`)
+	}
+	return vars
+}
+
+// dockerVersion runs the real docker CLI with the variables from `env`.
+func dockerVersion(t *testing.T, vars map[string]string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("docker", "version", "--format", "{{.Server.Version}}")
+	cmd.Env = os.Environ()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// TestGenericPreinstalled walks the user path against a host with Docker
+// preinstalled: create, env, docker over mutual TLS, ssh, ip, url, ls,
+// inspect, config, rm.
+func TestGenericPreinstalled(t *testing.T) {
+	h := startHost(t, dockerImage)
+	m := newCLI(t)
+	r := m.createGeneric(t, h, "n1")
+	if r.Stdout != "" {
+		t.Errorf("create printed on stdout (progress belongs on stderr): %q", r.Stdout)
+	}
+	url := "tcp://" + h.IP + ":2376"
+	machineDir := filepath.Join(m.store, "machines", "n1")
+
+	t.Run("env", func(t *testing.T) {
+		vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "n1").Stdout)
+		want := map[string]string{"DOCKER_TLS_VERIFY": "1", "DOCKER_HOST": url, "DOCKER_CERT_PATH": machineDir, "DOCKER_MACHINE_NAME": "n1"}
+		for k, v := range want {
+			if vars[k] != v {
+				t.Errorf("%s = %q, want %q", k, vars[k], v)
+			}
+		}
+		v, err := dockerVersion(t, vars)
+		if err != nil || v == "" {
+			t.Fatalf("docker version through env: %v: %s", err, v)
+		}
+	})
+	t.Run("no client certificate is refused", func(t *testing.T) {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		resp, err := c.Get("https://" + h.IP + ":2376/version")
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("GET /version without a client certificate: %s, want a refused handshake", resp.Status)
+		}
+	})
+	t.Run("ssh", func(t *testing.T) {
+		if got := strings.TrimSpace(m.ok(t, "ssh", "n1", "hostname").Stdout); got != "n1" {
+			t.Errorf("ssh n1 hostname = %q, want n1", got)
+		}
+		if r := m.run(t, "ssh", "n1", "exit", "3"); r.Code != 3 {
+			t.Errorf("ssh n1 exit 3: exit code %d, want 3 (stderr %q)", r.Code, r.Stderr)
+		}
+	})
+	t.Run("ip and url", func(t *testing.T) {
+		if got := m.ok(t, "ip", "n1").Stdout; got != h.IP+"\n" {
+			t.Errorf("ip = %q, want %q", got, h.IP+"\n")
+		}
+		if got := m.ok(t, "url", "n1").Stdout; got != url+"\n" {
+			t.Errorf("url = %q, want %q", got, url+"\n")
+		}
+	})
+	t.Run("ls", func(t *testing.T) {
+		out := m.ok(t, "ls").Stdout
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAME") {
+			t.Fatalf("ls:\n%s", out)
+		}
+		f := strings.Fields(lines[1])
+		if len(f) < 6 || f[0] != "n1" || f[2] != "generic" || f[3] != "Running" || f[4] != url || !strings.HasPrefix(f[5], "v") {
+			t.Errorf("ls row %q, want n1 - generic Running %s v...", lines[1], url)
+		}
+		if got := m.ok(t, "ls", "-q").Stdout; got != "n1\n" {
+			t.Errorf("ls -q = %q", got)
+		}
+	})
+	t.Run("inspect and config", func(t *testing.T) {
+		if got := m.ok(t, "inspect", "-f", "{{.Driver.IPAddress}} {{.DriverName}}", "n1").Stdout; got != h.IP+" generic\n" {
+			t.Errorf("inspect -f = %q", got)
+		}
+		out := m.ok(t, "config", "n1").Stdout
+		if !strings.Contains(out, "-H="+url) || !strings.Contains(out, "--tlsverify") {
+			t.Errorf("config:\n%s", out)
+		}
+	})
+	t.Run("engine configured by drop-in", func(t *testing.T) {
+		dropin := h.exec(t, "cat /etc/systemd/system/docker.service.d/*.conf")
+		for _, want := range []string{"--tlsverify", "provider=generic", "/usr/sbin/dockerd"} {
+			if !strings.Contains(dropin, want) {
+				t.Errorf("drop-in lacks %q:\n%s", want, dropin)
+			}
+		}
+	})
+	t.Run("rm", func(t *testing.T) {
+		m.ok(t, "rm", "-y", "n1")
+		if _, err := os.Stat(machineDir); !os.IsNotExist(err) {
+			t.Errorf("machine dir after rm: %v", err)
+		}
+		if got := m.ok(t, "ls", "-q").Stdout; got != "" {
+			t.Errorf("ls -q after rm = %q", got)
+		}
+	})
+}
+
+// TestGenericDistroInstall creates a machine on a host without Docker,
+// installing Debian's docker.io.
+func TestGenericDistroInstall(t *testing.T) {
+	h := startHost(t, baseImage)
+	m := newCLI(t)
+	m.createGeneric(t, h, "d1", "--engine-install-url", "distro")
+	vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "d1").Stdout)
+	if v, err := dockerVersion(t, vars); err != nil || v == "" {
+		t.Fatalf("docker version: %v: %s", err, v)
+	}
+	if got := strings.TrimSpace(h.exec(t, "command -v dockerd")); got != "/usr/sbin/dockerd" {
+		t.Errorf("dockerd at %q", got)
+	}
+	if got := strings.TrimSpace(m.ok(t, "ssh", "d1", "hostname").Stdout); got != "d1" {
+		t.Errorf("hostname %q, want d1", got)
+	}
+}
+
+// TestCreateRollback: a create that fails half-way (dockerd refuses a bad
+// --engine-opt) leaves nothing in the store and restores the host's engine.
+func TestCreateRollback(t *testing.T) {
+	h := startHost(t, dockerImage)
+	m := newCLI(t)
+	r := m.fails(t, "provision", "create", "-d", "generic", "--generic-ip-address", h.IP,
+		"--generic-ssh-key", env.keyPath, "--engine-opt", "no-such-dockerd-flag=1", "bad1")
+	if !strings.Contains(r.Stderr, "no-such-dockerd-flag") {
+		t.Errorf("error does not show dockerd's complaint from the journal:\n%s", r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(m.store, "machines", "bad1")); !os.IsNotExist(err) {
+		t.Errorf("machine dir left behind: %v", err)
+	}
+	if out := h.exec(t, "ls /etc/systemd/system/docker.service.d/ 2>/dev/null | wc -l"); strings.TrimSpace(out) != "0" {
+		t.Errorf("drop-in left on the host: %s", out)
+	}
+	if out := h.exec(t, "systemctl is-active docker || true"); strings.TrimSpace(out) != "active" {
+		t.Errorf("docker on the host after rollback: %s", out)
+	}
+	// The same name works afterwards.
+	m.createGeneric(t, h, "bad1")
+}
+
+// TestConcurrentCreates: two creates on a new store at once share one CA,
+// and both machines answer through env.
+func TestConcurrentCreates(t *testing.T) {
+	hosts := []*testHost{startHost(t, dockerImage), startHost(t, dockerImage)}
+	m := newCLI(t)
+	var wg sync.WaitGroup
+	results := make([]result, len(hosts))
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = m.run(t, "create", "-d", "generic", "--generic-ip-address", h.IP, "--generic-ssh-key", env.keyPath, "c"+string(rune('1'+i)))
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.Code != 0 {
+			t.Fatalf("create c%d: exit %d\n%s", i+1, r.Code, r.Stderr)
+		}
+	}
+	for _, name := range []string{"c1", "c2"} {
+		vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", name).Stdout)
+		if v, err := dockerVersion(t, vars); err != nil || v == "" {
+			t.Errorf("%s: docker version: %v: %s", name, err, v)
+		}
+	}
+}
+
+// TestHostKeyChanged: after the host's SSH key changes, ssh refuses with a
+// message that says how to accept the new key; doing so works.
+func TestHostKeyChanged(t *testing.T) {
+	h := startHost(t, dockerImage)
+	m := newCLI(t)
+	t.Run("wrong client key", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "id_ed25519")
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v %s", err, out)
+		}
+		m.fails(t, "permission denied", "create", "-d", "generic", "--generic-ip-address", h.IP, "--generic-ssh-key", other, "k1")
+		if _, err := os.Stat(filepath.Join(m.store, "machines", "k1")); !os.IsNotExist(err) {
+			t.Errorf("machine dir left behind: %v", err)
+		}
+	})
+	m.createGeneric(t, h, "k1")
+	m.ok(t, "ssh", "k1", "true")
+	h.exec(t, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh")
+	known := filepath.Join(m.store, "machines", "k1", "known_hosts")
+	r := m.fails(t, "changed", "ssh", "k1", "true")
+	if !strings.Contains(r.Stderr, known) {
+		t.Errorf("message does not name %s:\n%s", known, r.Stderr)
+	}
+	if err := os.Remove(known); err != nil {
+		t.Fatal(err)
+	}
+	m.ok(t, "ssh", "k1", "true")
+}

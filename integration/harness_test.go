@@ -1,0 +1,269 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Test-host images, built once by testhost/build.sh and cached by tag.
+const (
+	baseImage   = "machine-testhost:base-v1"
+	dockerImage = "machine-testhost:docker-v1"
+	// runLabel marks everything a test run makes, so a later run can remove
+	// what a killed run left behind.
+	runLabel = "machine-integration"
+)
+
+var keepHosts = flag.Bool("keep", false, "keep test hosts after the run (debugging)")
+
+// env is what TestMain prepares for every test: the built binary, the test
+// network and the key that test hosts authorize.
+var env struct {
+	root    string // repository root
+	bin     string // the built machine binary
+	binDir  string
+	network string
+	keyPath string // private key authorized on every host
+	pubKey  string
+	seq     atomic.Int64
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration setup:", err)
+		os.Exit(1)
+	}
+	code = m.Run()
+	teardown()
+	os.Exit(code)
+}
+
+func setup() (int, error) {
+	_, file, _, _ := runtime.Caller(0)
+	env.root = filepath.Dir(filepath.Dir(file))
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("no Docker engine (run scripts/ensure-deps.sh): %v\n%s", err, out)
+	}
+	removeLeftovers()
+	build := exec.Command("bash", filepath.Join(env.root, "integration/testhost/build.sh"), baseImage, dockerImage)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return 1, fmt.Errorf("build test-host images: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "machine-it-")
+	if err != nil {
+		return 1, err
+	}
+	env.binDir = filepath.Join(dir, "bin")
+	env.bin = filepath.Join(env.binDir, "machine")
+	gobuild := exec.Command("go", "build", "-o", env.bin, "./cmd/machine")
+	gobuild.Dir = env.root
+	if out, err := gobuild.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if err := makeKey(dir); err != nil {
+		return 1, err
+	}
+	if err := makeNetwork(); err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+func makeKey(dir string) error {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "machine integration")
+	if err != nil {
+		return err
+	}
+	env.keyPath = filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(env.keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
+		return err
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	env.pubKey = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp)))
+	return os.WriteFile(env.keyPath+".pub", []byte(env.pubKey+"\n"), 0o644)
+}
+
+// makeNetwork creates a bridge network on a /24 of its own, trying subnets
+// until Docker accepts one that overlaps nothing.
+func makeNetwork() error {
+	env.network = fmt.Sprintf("machine-it-%d", os.Getpid())
+	var last []byte
+	for i := 0; i < 40; i++ {
+		subnet := fmt.Sprintf("172.29.%d.0/24", 100+i)
+		out, err := exec.Command("docker", "network", "create", "--label", runLabel, "--subnet", subnet, env.network).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		last = out
+	}
+	return fmt.Errorf("create test network: %s", last)
+}
+
+func removeLeftovers() {
+	ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+runLabel).Output()
+	if f := strings.Fields(string(ids)); len(f) > 0 {
+		_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, f...)...).Run()
+	}
+	vols, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "label="+runLabel).Output()
+	if f := strings.Fields(string(vols)); len(f) > 0 {
+		_ = exec.Command("docker", append([]string{"volume", "rm", "-f"}, f...)...).Run()
+	}
+	nets, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+runLabel).Output()
+	for _, n := range strings.Fields(string(nets)) {
+		_ = exec.Command("docker", "network", "rm", n).Run()
+	}
+}
+
+func teardown() {
+	if *keepHosts {
+		return
+	}
+	removeLeftovers()
+	_ = os.RemoveAll(filepath.Dir(env.binDir))
+}
+
+// testHost is one running test host.
+type testHost struct {
+	Name string // container and host name
+	IP   string
+}
+
+// startHost starts a test host from image on the test network (run.sh),
+// authorizing the test key for root. It is removed, with its volume, when
+// the test ends.
+func startHost(t testing.TB, image string) *testHost {
+	t.Helper()
+	name := fmt.Sprintf("machine-it-%d-%d", os.Getpid(), env.seq.Add(1))
+	t.Cleanup(func() {
+		if *keepHosts {
+			return
+		}
+		_ = exec.Command("docker", "rm", "-f", "-v", name).Run()
+		_ = exec.Command("docker", "volume", "rm", "-f", name+"-docker").Run()
+	})
+	cmd := exec.Command("bash", filepath.Join(env.root, "integration/testhost/run.sh"), image, name, env.network, runLabel, env.pubKey)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("start test host %s: %v\n%s", name, err, stderr.String())
+	}
+	return &testHost{Name: name, IP: strings.TrimSpace(string(out))}
+}
+
+// exec runs a shell command in the host through docker exec (the test's
+// side door, not the product's path) and returns its output.
+func (h *testHost) exec(t testing.TB, script string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "exec", h.Name, "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker exec %s %q: %v\n%s", h.Name, script, err, out)
+	}
+	return string(out)
+}
+
+// result is one run of the machine binary.
+type result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// machineCLI runs the built binary against one store.
+type machineCLI struct {
+	store string
+	env   []string
+}
+
+func newCLI(t testing.TB) *machineCLI {
+	return &machineCLI{store: filepath.Join(t.TempDir(), "store")}
+}
+
+// run executes `machine -s STORE args...` with a bound on time.
+func (m *machineCLI) run(t testing.TB, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, env.bin, append([]string{"-s", m.store}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = append(cmd.Env, m.env...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	r := result{Stdout: so.String(), Stderr: se.String()}
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("machine %v: %v", args, err)
+		}
+		r.Code = ee.ExitCode()
+	}
+	return r
+}
+
+// ok runs the command and fails the test unless it exits 0.
+func (m *machineCLI) ok(t testing.TB, args ...string) result {
+	t.Helper()
+	r := m.run(t, args...)
+	if r.Code != 0 {
+		t.Fatalf("machine %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+	}
+	return r
+}
+
+// fails runs the command and fails the test unless it exits non-zero with
+// one "Error:" line on stderr that contains want. Lines before it are
+// progress; lines after it, indented, are details such as a journal tail.
+func (m *machineCLI) fails(t testing.TB, want string, args ...string) result {
+	t.Helper()
+	r := m.run(t, args...)
+	cmd := strings.Join(args, " ")
+	if r.Code == 0 {
+		t.Fatalf("machine %s: exit 0, want failure\nstdout:\n%s\nstderr:\n%s", cmd, r.Stdout, r.Stderr)
+	}
+	if strings.Contains(r.Stderr, "panic") || strings.Contains(r.Stderr, "goroutine ") {
+		t.Fatalf("machine %s panicked:\n%s", cmd, r.Stderr)
+	}
+	var errLines []string
+	for _, l := range strings.Split(r.Stderr, "\n") {
+		if strings.HasPrefix(l, "Error: ") {
+			errLines = append(errLines, l)
+		}
+	}
+	if len(errLines) != 1 || !strings.Contains(errLines[0], want) {
+		t.Fatalf("machine %s: want one Error: line containing %q\nstderr:\n%s", cmd, want, r.Stderr)
+	}
+	return r
+}
+
+// createGeneric runs `create -d generic` against h with the test key.
+func (m *machineCLI) createGeneric(t testing.TB, h *testHost, name string, extra ...string) result {
+	t.Helper()
+	args := append([]string{"create", "-d", "generic",
+		"--generic-ip-address", h.IP, "--generic-ssh-key", env.keyPath}, extra...)
+	return m.ok(t, append(args, name)...)
+}
