@@ -87,3 +87,23 @@ func TestCorruptConfig(t *testing.T) {
 		t.Errorf("rm -f left %s: %v", dir, err)
 	}
 }
+
+// TestExternalDriver: an executable machine-driver-NAME on PATH adds a
+// driver whose flags `create` takes; its stdout never reaches ours.
+func TestExternalDriver(t *testing.T) {
+	m := newCLI(t)
+	r := m.ok(t, "create", "-d", "fake", "--help")
+	for _, flag := range []string{"--fake-string", "--fake-int", "--fake-list"} {
+		if !strings.Contains(r.Stdout, flag) {
+			t.Errorf("create -d fake --help lacks %s:\n%s", flag, r.Stdout)
+		}
+	}
+	if strings.Contains(r.Stdout, "chatter on stdout") || strings.Contains(r.Stderr, "chatter on stdout") {
+		t.Errorf("the plugin's stdout leaked without --debug:\n%s\n%s", r.Stdout, r.Stderr)
+	}
+	d := m.ok(t, "--debug", "create", "-d", "fake", "--help")
+	if !strings.Contains(d.Stderr, "chatter on stdout") || strings.Contains(d.Stdout, "chatter on stdout") {
+		t.Errorf("with --debug the plugin's output belongs on stderr only:\nstdout:\n%s\nstderr:\n%s", d.Stdout, d.Stderr)
+	}
+	m.fails(t, "fake-int", "create", "-d", "fake", "--fake-int", "notanumber", "x1")
+}

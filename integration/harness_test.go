@@ -78,6 +78,12 @@ func setup() (int, error) {
 	if out, err := gobuild.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("go build: %v\n%s", err, out)
 	}
+	// A third-party driver, found on PATH as machine-driver-fake.
+	fake := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "machine-driver-fake"), "./drivers/plugin/testdata/machine-driver-fake")
+	fake.Dir = env.root
+	if out, err := fake.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("go build machine-driver-fake: %v\n%s", err, out)
+	}
 	if err := makeKey(dir); err != nil {
 		return 1, err
 	}
