@@ -26,15 +26,21 @@ fi`
 // running) on its packaged configuration. It does not uninstall Docker or
 // rename the host back. Running it on a host never provisioned is harmless.
 func Undo(ctx context.Context, c Runner) error {
-	script := "set -e\n" + pathSetup + "\n" + undoScript
-	q := sshclient.ShellQuote(script)
-	cmd := fmt.Sprintf(`if [ "$(id -u)" = 0 ]; then sh -c %s; else sudo -n sh -c %s; fi`, q, q)
-	if _, err := c.Output(ctx, cmd); err != nil {
-		var exit *sshclient.ExitError
-		if errors.As(err, &exit) {
-			exit.Cmd = undoScript
-		}
+	if _, err := runAsRoot(ctx, c, undoScript); err != nil {
 		return fmt.Errorf("undo provisioning: %w", err)
 	}
 	return nil
+}
+
+// runAsRoot runs script with sh as root, through sudo -n when the login
+// user is not root, and returns its output. An ExitError names script, not
+// the wrapper.
+func runAsRoot(ctx context.Context, c Runner, script string) ([]byte, error) {
+	q := sshclient.ShellQuote("set -e\n" + pathSetup + "\n" + script)
+	out, err := c.Output(ctx, fmt.Sprintf(`if [ "$(id -u)" = 0 ]; then sh -c %s; else sudo -n sh -c %s; fi`, q, q))
+	var exit *sshclient.ExitError
+	if errors.As(err, &exit) {
+		exit.Cmd = script
+	}
+	return out, err
 }
