@@ -70,6 +70,25 @@ type SwarmOptions struct {
 	ArbitraryJoinFlags []string
 	Env                []string
 	IsExperimental     bool
+	// Mode records the machine's swarm-mode membership (ours;
+	// docker-machine ignores the field). Nil when not in a swarm.
+	Mode *SwarmMode `json:"SwarmMode,omitempty"`
+}
+
+// SwarmMode is what a machine's config records of its swarm-mode
+// membership. The live role is asked of the engine; this record names the
+// swarm and lets a manager remove the node when the machine is gone.
+type SwarmMode struct {
+	// Cluster names the swarm by its first machine.
+	Cluster string
+	// NodeID is the machine's node in the swarm.
+	NodeID string
+	// Manager is the role the machine joined with.
+	Manager bool `json:",omitempty"`
+	// AdvertiseAddr is the address the node advertises to the swarm.
+	AdvertiseAddr string `json:",omitempty"`
+	// Labels are the node labels set when it joined.
+	Labels []string `json:",omitempty"`
 }
 
 // AuthOptions are the paths of the certificates a machine uses.
