@@ -29,6 +29,8 @@ type CreateOptions struct {
 	DriverName    string
 	DriverOptions drivers.Options
 	Engine        host.EngineOptions
+	// Swarm puts the machine in a swarm-mode cluster after provisioning.
+	Swarm SwarmOptions
 	// HostKey pins the machine's SSH host key ("ssh-ed25519 AAAA...");
 	// empty trusts the key the host presents on first connection.
 	HostKey string
@@ -41,10 +43,16 @@ const rollbackTimeout = 2 * time.Minute
 // Create makes a machine: driver create, certificates, provisioning. On
 // failure it undoes what it made, on the host and in the store, and returns
 // the cause.
-func (c *Client) Create(ctx context.Context, opts CreateOptions) (m *Machine, err error) {
+func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, err error) {
 	name := opts.Name
 	if err := host.ValidateName(name); err != nil {
 		return nil, err
+	}
+	if err := opts.Swarm.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Swarm.Join == name {
+		return nil, fmt.Errorf("--swarm-join %s: a machine cannot join its own swarm; use --swarm-init", name)
 	}
 	if err := c.Store.CreateMachineDir(name); err != nil {
 		if errors.Is(err, store.ErrExists) {
@@ -53,10 +61,12 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (m *Machine, er
 		return nil, err
 	}
 	var (
+		m        *Machine // not the result: a failed create returns nil, the rollback needs m
 		d        drivers.Driver
 		created  bool
 		ssh      *sshclient.Client
 		touched  bool
+		joined   bool
 		stepName = "prepare"
 	)
 	defer func() {
@@ -70,6 +80,12 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (m *Machine, er
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		defer cancel()
+		if joined {
+			c.logf("Taking %s out of the swarm...", name)
+			if lerr := c.SwarmLeave(rctx, m, true); lerr != nil {
+				c.logf("warning: leave the swarm: %v", lerr)
+			}
+		}
 		if touched && ssh != nil {
 			c.logf("Rolling back the engine configuration on %s...", name)
 			if uerr := provision.Undo(rctx, ssh); uerr != nil {
@@ -176,6 +192,13 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (m *Machine, er
 	stepName = "" // provision's errors name their step
 	if err = provision.Provision(ctx, ssh, popts); err != nil {
 		return nil, err
+	}
+	if opts.Swarm.Enabled() {
+		stepName = "swarm"
+		joined = true
+		if err = c.SwarmUp(ctx, m, ssh, opts.Swarm); err != nil {
+			return nil, err
+		}
 	}
 	stepName = "save"
 	if err = c.Save(m); err != nil {

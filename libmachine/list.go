@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/system"
+
 	"github.com/machine-cli/machine/drivers"
 )
 
@@ -14,6 +16,8 @@ type Status struct {
 	DriverName    string
 	State         drivers.State
 	URL           string
+	// Swarm is the machine's swarm membership, "CLUSTER: ROLE", or "".
+	Swarm         string
 	DockerVersion string
 	// Error is what went wrong while looking at the machine, if anything.
 	Error string
@@ -69,9 +73,17 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		s.Error = err.Error()
 		return s
 	}
-	if s.DockerVersion, err = c.EngineVersion(ctx, m); err != nil {
-		s.DockerVersion = "Unknown"
-		s.Error = err.Error()
+	api, err := c.Engine(ctx, m)
+	if err == nil {
+		defer api.Close()
+		var info system.Info
+		if info, err = api.Info(ctx); err == nil {
+			s.DockerVersion = "v" + info.ServerVersion
+			s.Swarm = swarmColumn(ctx, m, api, info.Swarm)
+			return s
+		}
 	}
+	s.DockerVersion = "Unknown"
+	s.Error = err.Error()
 	return s
 }

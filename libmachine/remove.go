@@ -17,6 +17,12 @@ func (c *Client) Remove(ctx context.Context, name string, force bool) error {
 		c.logf("warning: %v; removing %s from the store anyway (-f)", err, name)
 		return c.Store.Remove(name)
 	}
+	if err := c.SwarmLeave(ctx, m, force); err != nil {
+		if !force {
+			return fmt.Errorf("remove %s: %w", name, err)
+		}
+		c.logf("warning: remove %s: %v; removing it anyway (-f)", name, err)
+	}
 	if err := m.Driver.Remove(ctx); err != nil {
 		if !force {
 			return fmt.Errorf("remove %s: driver: %w (use -f to remove it from the store anyway)", name, err)
