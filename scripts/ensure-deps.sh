@@ -8,6 +8,8 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# A static busybox makes the workload image the swarm tests import.
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

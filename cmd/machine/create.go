@@ -15,7 +15,7 @@ import (
 )
 
 func createCommand(env *cliEnv) *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "create",
 		Usage:     "Create a machine",
 		ArgsUsage: "NAME",
@@ -31,6 +31,9 @@ func createCommand(env *cliEnv) *cli.Command {
 			&cli.StringFlag{Name: "ssh-host-key", Usage: "the host's SSH public key (\"ssh-ed25519 AAAA...\" or a file holding it); default: trust the key seen on first connection"},
 		},
 		Action: func(c *cli.Context) error {
+			if err := checkLegacySwarm(c); err != nil {
+				return err
+			}
 			if c.NArg() != 1 {
 				return fmt.Errorf("create takes one machine name, got %d; usage: machine create -d DRIVER [flags] NAME", c.NArg())
 			}
@@ -59,6 +62,7 @@ func createCommand(env *cliEnv) *cli.Command {
 				DriverName:    driverName,
 				DriverOptions: driverOptions(c, flags),
 				HostKey:       hostKey,
+				Swarm:         swarmOptions(c),
 				Engine: host.EngineOptions{
 					ArbitraryFlags:   c.StringSlice("engine-opt"),
 					InsecureRegistry: c.StringSlice("engine-insecure-registry"),
@@ -76,6 +80,9 @@ func createCommand(env *cliEnv) *cli.Command {
 			return nil
 		},
 	}
+	cmd.Flags = append(cmd.Flags, swarmCreateFlags()...)
+	cmd.Flags = append(cmd.Flags, legacySwarmCLIFlags()...)
+	return cmd
 }
 
 // readHostKey accepts a public key line or the path of a file holding one.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/shell"
 )
 
@@ -21,6 +22,7 @@ func envCommand(env *cliEnv) *cli.Command {
 			&cli.StringFlag{Name: "shell", Usage: "shell to print for: " + strings.Join(shell.Names(), ", ") + " (default: detected)"},
 			&cli.BoolFlag{Name: "unset", Aliases: []string{"u"}, Usage: "print the commands that unset the variables"},
 			&cli.BoolFlag{Name: "no-proxy", Usage: "add the machine's IP to NO_PROXY"},
+			&cli.BoolFlag{Name: "swarm", Usage: "point at a manager of the machine's swarm"},
 		},
 		Action: func(c *cli.Context) error {
 			shName := c.String("shell")
@@ -54,7 +56,7 @@ func envCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := api.Load(c.Context, name)
+			m, err := loadOrManager(c, api, name)
 			if err != nil {
 				return err
 			}
@@ -62,6 +64,8 @@ func envCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
+			hintName := name
+			name = m.Name
 			vars := []shell.Var{
 				{Name: "DOCKER_TLS_VERIFY", Value: "1"},
 				{Name: "DOCKER_HOST", Value: u},
@@ -75,9 +79,20 @@ func envCommand(env *cliEnv) *cli.Command {
 			if c.IsSet("shell") {
 				hint = append(hint, "--shell", shName)
 			}
-			return shell.Render(env.stdout, sh, vars, false, append(hint, name))
+			if c.Bool("swarm") {
+				hint = append(hint, "--swarm")
+			}
+			return shell.Render(env.stdout, sh, vars, false, append(hint, hintName))
 		},
 	}
+}
+
+// loadOrManager loads machine name, or with --swarm a manager of its swarm.
+func loadOrManager(c *cli.Context, api *libmachine.Client, name string) (*libmachine.Machine, error) {
+	if c.Bool("swarm") {
+		return api.SwarmManager(c.Context, name)
+	}
+	return api.Load(c.Context, name)
 }
 
 // noProxy returns NO_PROXY (or no_proxy) with the Docker URL's host added.

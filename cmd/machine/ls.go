@@ -87,7 +87,7 @@ func lsRows(st []libmachine.Status, dockerHost string, filters map[string][]stri
 	var rows []lsRow
 	for _, s := range st {
 		r := lsRow{Name: s.Name, Active: "-", DriverName: s.DriverName, State: s.State.String(),
-			URL: s.URL, DockerVersion: s.DockerVersion, Error: s.Error}
+			URL: s.URL, Swarm: s.Swarm, DockerVersion: s.DockerVersion, Error: s.Error}
 		if s.URL != "" && s.URL == dockerHost {
 			r.Active = "*"
 		}

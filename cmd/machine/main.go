@@ -136,6 +136,7 @@ func newApp(env *cliEnv) *cli.App {
 			lsCommand(env),
 			rmCommand(env),
 			sshCommand(env),
+			swarmCommand(env),
 			urlCommand(env),
 			versionCommand(env),
 		},

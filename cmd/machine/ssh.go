@@ -56,6 +56,7 @@ func configCommand(env *cliEnv) *cli.Command {
 		Name:      "config",
 		Usage:     "Print the docker client flags for a machine",
 		ArgsUsage: "[NAME]",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "swarm", Usage: "point at a manager of the machine's swarm"}},
 		Action: func(c *cli.Context) error {
 			name, err := oneName(c)
 			if err != nil {
@@ -65,7 +66,7 @@ func configCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := api.Load(c.Context, name)
+			m, err := loadOrManager(c, api, name)
 			if err != nil {
 				return err
 			}
@@ -73,7 +74,7 @@ func configCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			p := api.CertPaths(name)
+			p := api.CertPaths(m.Name)
 			fmt.Fprintf(env.stdout, "--tlsverify\n--tlscacert=%q\n--tlscert=%q\n--tlskey=%q\n-H=%s\n", p.CACert, p.ClientCert, p.ClientKey, u)
 			return nil
 		},
