@@ -45,6 +45,11 @@ func TestUserErrors(t *testing.T) {
 		{"rm without name", []string{"rm", "-y"}, "at least one machine name"},
 		{"bad shell", []string{"env", "--shell", "tcshx", "ghost"}, "tcshx"},
 		{"bad template", []string{"ls", "-f", "{{.Nope"}, "--format"},
+		{"standalone swarm flag", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-master", "n1"}, "--swarm-init"},
+		{"swarm discovery flag", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-discovery", "token://x", "n1"}, "standalone swarm"},
+		{"swarm manager without join", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-manager", "n1"}, "--swarm-join"},
+		{"join own swarm", []string{"create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--swarm-join", "n1", "n1"}, "own swarm"},
+		{"join a missing machine", []string{"swarm", "join", "ghost", "n1"}, "does not exist"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
