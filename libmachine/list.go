@@ -12,10 +12,10 @@ import (
 
 // Status is a machine as `ls` shows it, computed live.
 type Status struct {
-	Name          string
-	DriverName    string
-	State         drivers.State
-	URL           string
+	Name       string
+	DriverName string
+	State      drivers.State
+	URL        string
 	// Swarm is the machine's swarm membership, "CLUSTER: ROLE", or "".
 	Swarm         string
 	DockerVersion string

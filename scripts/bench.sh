@@ -28,6 +28,7 @@ create="$bin create -d generic --generic-ip-address $ip --generic-ssh-key $work/
 
 hyperfine --style basic --runs 5 --export-markdown "$root/bin/bench-create.md" \
   --prepare "$bin rm -y -f n1 >/dev/null 2>&1 || true" -n 'create -d generic (Docker preinstalled)' "$create"
+"$bin" rm -y -f n1 >/dev/null 2>&1 || true
 $create 2>/dev/null
 hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$root/bin/bench-cmds.md" \
   -n 'env n1' "$bin env n1" \
