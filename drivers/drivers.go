@@ -71,6 +71,51 @@ type Driver interface {
 	GetSSHUsername(ctx context.Context) (string, error)
 	// GetSSHKeyPath is the private key used to log in, on the client.
 	GetSSHKeyPath(ctx context.Context) (string, error)
+	// GetEndpoint returns all of the above addresses in one call, and
+	// whether they follow from the driver's config alone (see Endpoint).
+	GetEndpoint(ctx context.Context) (Endpoint, error)
+}
+
+// Endpoint is how clients reach a machine.
+type Endpoint struct {
+	IP          string
+	PrivateIP   string
+	URL         string
+	SSHHostname string
+	SSHPort     int
+	SSHUser     string
+	SSHKeyPath  string
+	// Static says the values follow from the driver's config alone: a
+	// client may store them with the config and use them without asking the
+	// driver until the config changes. A driver whose machine can get a new
+	// address by itself (DHCP) says false.
+	Static bool
+}
+
+// EndpointOf gathers d's endpoint from its getters; drivers implement
+// GetEndpoint with it.
+func EndpointOf(ctx context.Context, d Driver, static bool) (Endpoint, error) {
+	var (
+		e    = Endpoint{Static: static}
+		errs []error
+	)
+	get := func(f func(context.Context) (string, error), into *string) {
+		v, err := f(ctx)
+		*into = v
+		errs = append(errs, err)
+	}
+	get(d.GetIP, &e.IP)
+	get(d.GetPrivateIP, &e.PrivateIP)
+	get(d.GetURL, &e.URL)
+	get(d.GetSSHHostname, &e.SSHHostname)
+	get(d.GetSSHUsername, &e.SSHUser)
+	get(d.GetSSHKeyPath, &e.SSHKeyPath)
+	port, err := d.GetSSHPort(ctx)
+	e.SSHPort = port
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return Endpoint{}, err
+	}
+	return e, nil
 }
 
 // FlagKind says how a flag's value is parsed.

@@ -246,3 +246,11 @@ func (f *Fake) GetSSHKeyPath(ctx context.Context) (string, error) {
 	}
 	return f.BaseDriver.GetSSHKeyPath(ctx)
 }
+
+// GetEndpoint gathers the getters' values; a Fake's endpoint is static.
+func (f *Fake) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
+	if err := f.enter(ctx, "GetEndpoint"); err != nil {
+		return drivers.Endpoint{}, err
+	}
+	return drivers.EndpointOf(ctx, f, true)
+}

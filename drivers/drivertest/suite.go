@@ -147,6 +147,17 @@ func Suite(t *testing.T, newDriver func(t *testing.T) drivers.Driver) {
 				_, err := f(d, ctx)
 				checkError(t, name, err)
 			}
+			// The endpoint agrees with the single getters.
+			if ep, err := d.GetEndpoint(ctx); err == nil {
+				if url, err := d.GetURL(ctx); err == nil && url != ep.URL {
+					t.Errorf("GetEndpoint URL %q, GetURL %q", ep.URL, url)
+				}
+				if port, err := d.GetSSHPort(ctx); err == nil && port != ep.SSHPort {
+					t.Errorf("GetEndpoint SSHPort %d, GetSSHPort %d", ep.SSHPort, port)
+				}
+			} else {
+				checkError(t, "GetEndpoint", err)
+			}
 		})
 	})
 

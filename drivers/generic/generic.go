@@ -367,3 +367,9 @@ func (d *Driver) GetPrivateIP(ctx context.Context) (string, error) {
 	}
 	return d.GetIP(ctx)
 }
+
+// GetEndpoint returns the machine's addresses; they come from the flags the
+// user gave, so they are static.
+func (d *Driver) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
+	return drivers.EndpointOf(ctx, d, true)
+}

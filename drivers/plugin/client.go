@@ -264,6 +264,11 @@ func (d *RemoteDriver) GetSSHUsername(ctx context.Context) (string, error) {
 	return call[string](ctx, d, "GetSSHUsername", nil)
 }
 
+// GetEndpoint implements drivers.Driver.
+func (d *RemoteDriver) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
+	return call[drivers.Endpoint](ctx, d, "GetEndpoint", nil)
+}
+
 // GetSSHKeyPath implements drivers.Driver.
 func (d *RemoteDriver) GetSSHKeyPath(ctx context.Context) (string, error) {
 	return call[string](ctx, d, "GetSSHKeyPath", nil)

@@ -143,6 +143,10 @@ func TestRoundTrip(t *testing.T) {
 	port, err := d.GetSSHPort(ctx)
 	must(err)
 	eq("GetSSHPort", port, 22)
+	ep, err := d.GetEndpoint(ctx)
+	must(err)
+	eq("GetEndpoint", ep, drivers.Endpoint{IP: drivertest.FakeIP, PrivateIP: drivertest.FakeIP, URL: "tcp://" + drivertest.FakeIP + ":2376",
+		SSHHostname: drivertest.FakeIP, SSHPort: 22, SSHUser: "root", Static: true})
 
 	for _, step := range []struct {
 		name string
@@ -163,6 +167,7 @@ func TestRoundTrip(t *testing.T) {
 	eq("Calls", f.Calls, []string{
 		"DriverName", "GetCreateFlags", "SetConfigFromFlags", "PreCreateCheck", "Create",
 		"GetState", "GetIP", "GetPrivateIP", "GetURL", "GetSSHHostname", "GetSSHUsername", "GetSSHKeyPath", "GetSSHPort",
+		"GetEndpoint", "GetIP", "GetPrivateIP", "GetURL", "GetSSHHostname", "GetSSHUsername", "GetSSHKeyPath", "GetSSHPort",
 		"Stop", "Start", "Kill", "Restart", "Remove",
 	})
 }

@@ -63,6 +63,7 @@ var serviceDesc = grpc.ServiceDesc{
 		get("GetSSHPort", drivers.Driver.GetSSHPort),
 		get("GetSSHUsername", drivers.Driver.GetSSHUsername),
 		get("GetSSHKeyPath", drivers.Driver.GetSSHKeyPath),
+		get("GetEndpoint", drivers.Driver.GetEndpoint),
 	},
 	Metadata: "drivers/plugin/service.go",
 }
