@@ -163,8 +163,15 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	}
 
 	stepName = "ssh"
+	if err = c.recordEndpoint(ctx, m); err != nil {
+		return nil, err
+	}
+	ep, err := c.endpoint(ctx, m)
+	if err != nil {
+		return nil, err
+	}
 	c.logf("Connecting to %s over SSH...", name)
-	ssh, err = c.dialSSH(ctx, m, opts.HostKey)
+	ssh, err = c.dialSSH(ctx, name, ep, opts.HostKey)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +182,7 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	}()
 
 	stepName = "provision"
-	dockerURL, err := d.GetURL(ctx)
-	if err != nil {
-		return nil, err
-	}
+	dockerURL := ep.URL
 	port, err := urlPort(dockerURL)
 	if err != nil {
 		return nil, err

@@ -16,10 +16,11 @@ import (
 // the machine's dockerd, over mutual TLS with the machine's client
 // certificate. The caller closes it.
 func (c *Client) Engine(ctx context.Context, m *Machine) (*client.Client, error) {
-	u, err := m.Driver.GetURL(ctx)
+	ep, err := c.endpoint(ctx, m)
 	if err != nil {
 		return nil, err
 	}
+	u := ep.URL
 	p := c.CertPaths(m.Name)
 	tc, err := certs.ClientTLSConfig(p.CACert, p.ClientCert, p.ClientKey)
 	if err != nil {

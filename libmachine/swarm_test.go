@@ -3,6 +3,8 @@ package libmachine
 import (
 	"strings"
 	"testing"
+
+	"github.com/machine-cli/machine/libmachine/host"
 )
 
 func TestSwarmOptionsValidate(t *testing.T) {
@@ -79,5 +81,30 @@ func TestURLPort(t *testing.T) {
 		if (err != nil) != tc.wantErr || got != tc.want {
 			t.Errorf("urlPort(%q) = %d, %v; want %d, error %v", tc.url, got, err, tc.want, tc.wantErr)
 		}
+	}
+}
+
+func TestStoredEndpoint(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		ok   bool
+	}{
+		{"static", `{"IP":"10.0.0.5","URL":"tcp://10.0.0.5:2376","SSHHostname":"10.0.0.5","SSHPort":22,"Static":true}`, true},
+		{"not static", `{"IP":"10.0.0.5","URL":"tcp://10.0.0.5:2376","SSHHostname":"10.0.0.5","SSHPort":22}`, false},
+		{"none", ``, false},
+		{"corrupt", `{"IP":`, false},
+		{"static without URL", `{"IP":"10.0.0.5","SSHHostname":"10.0.0.5","Static":true}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ep, ok := storedEndpoint(&host.Host{Endpoint: []byte(tc.raw)})
+			if ok != tc.ok {
+				t.Fatalf("storedEndpoint ok = %v, want %v", ok, tc.ok)
+			}
+			if ok && ep.URL != "tcp://10.0.0.5:2376" {
+				t.Errorf("URL = %q", ep.URL)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/shell"
 )
@@ -56,16 +57,12 @@ func envCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := loadOrManager(c, api, name)
+			hintName := name
+			name, ep, err := endpointOrManager(c, api, name)
 			if err != nil {
 				return err
 			}
-			u, err := m.Driver.GetURL(c.Context)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			hintName := name
-			name = m.Name
+			u := ep.URL
 			vars := []shell.Var{
 				{Name: "DOCKER_TLS_VERIFY", Value: "1"},
 				{Name: "DOCKER_HOST", Value: u},
@@ -87,12 +84,18 @@ func envCommand(env *cliEnv) *cli.Command {
 	}
 }
 
-// loadOrManager loads machine name, or with --swarm a manager of its swarm.
-func loadOrManager(c *cli.Context, api *libmachine.Client, name string) (*libmachine.Machine, error) {
+// endpointOrManager returns the endpoint of machine name, or with --swarm
+// the name and endpoint of a manager of its swarm.
+func endpointOrManager(c *cli.Context, api *libmachine.Client, name string) (string, drivers.Endpoint, error) {
 	if c.Bool("swarm") {
-		return api.SwarmManager(c.Context, name)
+		m, err := api.SwarmManager(c.Context, name)
+		if err != nil {
+			return "", drivers.Endpoint{}, err
+		}
+		name = m.Name
 	}
-	return api.Load(c.Context, name)
+	_, ep, err := api.Endpoint(c.Context, name)
+	return name, ep, err
 }
 
 // noProxy returns NO_PROXY (or no_proxy) with the Docker URL's host added.

@@ -19,17 +19,12 @@ func ipCommand(env *cliEnv) *cli.Command {
 			}
 			var errs []error
 			for _, name := range names(c) {
-				m, err := api.Load(c.Context, name)
+				_, ep, err := api.Endpoint(c.Context, name)
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				ip, err := m.Driver.GetIP(c.Context)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", name, err))
-					continue
-				}
-				fmt.Fprintln(env.stdout, ip)
+				fmt.Fprintln(env.stdout, ep.IP)
 			}
 			return errors.Join(errs...)
 		},
@@ -50,15 +45,11 @@ func urlCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := api.Load(c.Context, name)
+			_, ep, err := api.Endpoint(c.Context, name)
 			if err != nil {
 				return err
 			}
-			u, err := m.Driver.GetURL(c.Context)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			fmt.Fprintln(env.stdout, u)
+			fmt.Fprintln(env.stdout, ep.URL)
 			return nil
 		},
 	}

@@ -30,11 +30,7 @@ func sshCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := api.Load(c.Context, name)
-			if err != nil {
-				return err
-			}
-			client, err := api.SSH(c.Context, m)
+			client, err := api.SSHByName(c.Context, name)
 			if err != nil {
 				return err
 			}
@@ -66,16 +62,12 @@ func configCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := loadOrManager(c, api, name)
+			name, ep, err := endpointOrManager(c, api, name)
 			if err != nil {
 				return err
 			}
-			u, err := m.Driver.GetURL(c.Context)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			p := api.CertPaths(m.Name)
-			fmt.Fprintf(env.stdout, "--tlsverify\n--tlscacert=%q\n--tlscert=%q\n--tlskey=%q\n-H=%s\n", p.CACert, p.ClientCert, p.ClientKey, u)
+			p := api.CertPaths(name)
+			fmt.Fprintf(env.stdout, "--tlsverify\n--tlscacert=%q\n--tlscert=%q\n--tlskey=%q\n-H=%s\n", p.CACert, p.ClientCert, p.ClientKey, ep.URL)
 			return nil
 		},
 	}

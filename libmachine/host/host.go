@@ -21,6 +21,11 @@ type Host struct {
 	DriverName  string
 	HostOptions *Options
 	Name        string
+	// Endpoint is the driver's drivers.Endpoint as of the last create or
+	// start (ours; docker-machine ignores it). When the driver called it
+	// static, commands that only need addresses read it instead of starting
+	// the driver.
+	Endpoint json.RawMessage `json:"MachineEndpoint,omitempty"`
 }
 
 // Options are the driver-independent settings of a machine.
