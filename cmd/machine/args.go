@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/machine-cli/machine/libmachine"
 )
 
 // defaultMachine is the name commands use when none is given, as in
@@ -33,3 +35,17 @@ func names(c *cli.Context) []string {
 
 // oneLine trims an error message for printing.
 func oneLine(s string) string { return strings.TrimSpace(s) }
+
+// oneMachine returns the libmachine client and the single machine name a
+// command takes ("default" when none is given).
+func (e *cliEnv) oneMachine(c *cli.Context) (*libmachine.Client, string, error) {
+	name, err := oneName(c)
+	if err != nil {
+		return nil, "", err
+	}
+	api, err := e.machine(c)
+	if err != nil {
+		return nil, "", err
+	}
+	return api, name, nil
+}

@@ -49,11 +49,7 @@ func envCommand(env *cliEnv) *cli.Command {
 				}
 				return shell.Render(env.stdout, sh, vars, true, []string{prog, "env", "-u"})
 			}
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			api, err := env.machine(c)
+			api, name, err := env.oneMachine(c)
 			if err != nil {
 				return err
 			}

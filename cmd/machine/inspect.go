@@ -19,11 +19,7 @@ func inspectCommand(env *cliEnv) *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template over the config (e.g. '{{.Driver.IPAddress}}'; funcs: json, prettyjson)"},
 		},
 		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			api, err := env.machine(c)
+			api, name, err := env.oneMachine(c)
 			if err != nil {
 				return err
 			}

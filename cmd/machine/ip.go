@@ -37,11 +37,7 @@ func urlCommand(env *cliEnv) *cli.Command {
 		Usage:     "Print the Docker URL of a machine",
 		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			api, err := env.machine(c)
+			api, name, err := env.oneMachine(c)
 			if err != nil {
 				return err
 			}

@@ -54,11 +54,7 @@ func configCommand(env *cliEnv) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "swarm", Usage: "point at a manager of the machine's swarm"}},
 		Action: func(c *cli.Context) error {
-			name, err := oneName(c)
-			if err != nil {
-				return err
-			}
-			api, err := env.machine(c)
+			api, name, err := env.oneMachine(c)
 			if err != nil {
 				return err
 			}

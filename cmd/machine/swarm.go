@@ -132,11 +132,7 @@ func swarmCommand(env *cliEnv) *cli.Command {
 				ArgsUsage: "NAME",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "also the last manager of a swarm with other nodes"}},
 				Action: func(c *cli.Context) error {
-					name, err := oneName(c)
-					if err != nil {
-						return err
-					}
-					api, err := env.machine(c)
+					api, name, err := env.oneMachine(c)
 					if err != nil {
 						return err
 					}
@@ -158,11 +154,7 @@ func swarmCommand(env *cliEnv) *cli.Command {
 				Usage:     "List the nodes of the swarm a machine is in",
 				ArgsUsage: "NAME",
 				Action: func(c *cli.Context) error {
-					name, err := oneName(c)
-					if err != nil {
-						return err
-					}
-					api, err := env.machine(c)
+					api, name, err := env.oneMachine(c)
 					if err != nil {
 						return err
 					}
