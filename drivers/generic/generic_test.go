@@ -155,7 +155,7 @@ func TestGetState(t *testing.T) {
 func TestCreateUnreachableFailsFast(t *testing.T) {
 	port := closedPort(t)
 	d := loopback(port)
-	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
 	err := d.Create(ctx)
