@@ -9,10 +9,13 @@ work=$(mktemp -d /tmp/machine-bench.XXXXXX)
 net=machine-bench-$$
 host=machine-bench-$$-n1
 label=machine-bench
+hosts=("$host" "$host-s1" "$host-s2" "$host-s3")
 
 cleanup() {
-  docker rm -f -v "$host" >/dev/null 2>&1 || true
-  docker volume rm -f "$host-docker" >/dev/null 2>&1 || true
+  for h in "${hosts[@]}"; do
+    docker rm -f -v "$h" >/dev/null 2>&1 || true
+    docker volume rm -f "$h-docker" >/dev/null 2>&1 || true
+  done
   docker network rm "$net" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -22,7 +25,8 @@ for i in $(seq 0 40); do
   docker network create --label "$label" --subnet "172.27.$((100 + i)).0/24" "$net" >/dev/null 2>&1 && break
 done
 ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
-ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$host" "$net" "$label" "$(cat "$work/id_ed25519.pub")")
+pub=$(cat "$work/id_ed25519.pub")
+ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$host" "$net" "$label" "$pub")
 export MACHINE_STORAGE_PATH=$work/store
 create="$bin create -d generic --generic-ip-address $ip --generic-ssh-key $work/id_ed25519 n1"
 
@@ -34,3 +38,20 @@ hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$root/bin/bench-
   -n 'env n1' "$bin env n1" \
   -n 'ls' "$bin ls" \
   -n 'ssh n1 true' "$bin ssh n1 true"
+
+# A three-node swarm (init, manager join, worker join), built from scratch
+# each run; the prepare step removes it again.
+ips=()
+for h in "${hosts[@]:1}"; do
+  ips+=("$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$h" "$net" "$label" "$pub")")
+done
+gen="-d generic --generic-ssh-key $work/id_ed25519 --generic-ip-address"
+cat > "$work/cluster.sh" <<EOT
+set -e
+$bin create $gen ${ips[0]} --swarm-init swarm01
+$bin create $gen ${ips[1]} --swarm-join swarm01 --swarm-manager swarm02
+$bin create $gen ${ips[2]} --swarm-join swarm01 swarm03
+EOT
+hyperfine --style basic --runs 3 --export-markdown "$root/bin/bench-swarm.md" \
+  --prepare "$bin rm -y -f swarm03 swarm02 swarm01 >/dev/null 2>&1 || true" \
+  -n '3-node swarm (3 creates: init, manager join, worker join)' "bash $work/cluster.sh 2>/dev/null"
