@@ -219,6 +219,27 @@ func TestHostKeyChanged(t *testing.T) {
 			t.Errorf("machine dir left behind: %v", err)
 		}
 	})
+	t.Run("pinned host key", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "other")
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v %s", err, out)
+		}
+		wrong, err := os.ReadFile(other + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.fails(t, "host key does not match", "create", "-d", "generic", "--generic-ip-address", h.IP,
+			"--generic-ssh-key", env.keyPath, "--ssh-host-key", strings.TrimSpace(string(wrong)), "k0")
+		if _, err := os.Stat(filepath.Join(m.store, "machines", "k0")); !os.IsNotExist(err) {
+			t.Errorf("machine dir left behind: %v", err)
+		}
+		right := filepath.Join(t.TempDir(), "hostkey.pub")
+		if err := os.WriteFile(right, []byte(h.exec(t, "cat /etc/ssh/ssh_host_ed25519_key.pub")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m.createGeneric(t, h, "k0", "--ssh-host-key", right)
+		m.ok(t, "rm", "-y", "k0")
+	})
 	m.createGeneric(t, h, "k1")
 	m.ok(t, "ssh", "k1", "true")
 	h.exec(t, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh")
