@@ -2,6 +2,8 @@ package integration
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"os"
 	"os/exec"
@@ -49,7 +51,7 @@ func dockerVersion(t *testing.T, vars map[string]string) (string, error) {
 func TestGenericPreinstalled(t *testing.T) {
 	h := startHost(t, dockerImage)
 	m := newCLI(t)
-	r := m.createGeneric(t, h, "n1")
+	r := m.createGeneric(t, h, "n1", "--tls-san", "docker.example.test", "--tls-san", "192.0.2.44")
 	if r.Stdout != "" {
 		t.Errorf("create printed on stdout (progress belongs on stderr): %q", r.Stdout)
 	}
@@ -85,8 +87,27 @@ func TestGenericPreinstalled(t *testing.T) {
 			t.Errorf("ssh n1 exit 3: exit code %d, want 3 (stderr %q)", r.Code, r.Stderr)
 		}
 	})
+	t.Run("server certificate SANs", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(machineDir, "server.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(b)
+		if block == nil {
+			t.Fatal("server.pem holds no PEM block")
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{h.IP, "n1", "localhost", "docker.example.test", "192.0.2.44"} {
+			if err := cert.VerifyHostname(name); err != nil {
+				t.Errorf("server certificate not valid for %s: %v", name, err)
+			}
+		}
+	})
 	t.Run("ip and url", func(t *testing.T) {
-		if got := m.ok(t, "ip", "n1").Stdout; got != h.IP+"\n" {
+		if got := m.ok(t, "--native-ssh", "ip", "n1").Stdout; got != h.IP+"\n" {
 			t.Errorf("ip = %q, want %q", got, h.IP+"\n")
 		}
 		if got := m.ok(t, "url", "n1").Stdout; got != url+"\n" {

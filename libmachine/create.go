@@ -29,6 +29,8 @@ type CreateOptions struct {
 	DriverName    string
 	DriverOptions drivers.Options
 	Engine        host.EngineOptions
+	// TLSSANs are extra names and addresses for the server certificate.
+	TLSSANs []string
 	// Swarm puts the machine in a swarm-mode cluster after provisioning.
 	Swarm SwarmOptions
 	// HostKey pins the machine's SSH host key ("ssh-ed25519 AAAA...");
@@ -153,6 +155,8 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	if pip, perr := d.GetPrivateIP(ctx); perr == nil && pip != "" && pip != ip {
 		hosts = append(hosts, pip)
 	}
+	hosts = append(hosts, opts.TLSSANs...)
+	m.HostOptions.AuthOptions.ServerCertSANs = append([]string{}, opts.TLSSANs...)
 	mc := c.CertPaths(name)
 	if err = copyClientCerts(cp, mc); err != nil {
 		return nil, err

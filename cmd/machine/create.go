@@ -28,6 +28,7 @@ func createCommand(env *cliEnv) *cli.Command {
 			&cli.StringSliceFlag{Name: "engine-label", Usage: "label for dockerd"},
 			&cli.StringFlag{Name: "engine-storage-driver", Usage: "storage driver for dockerd"},
 			&cli.StringSliceFlag{Name: "engine-env", Usage: "environment variable `KEY=VALUE` for dockerd"},
+			&cli.StringSliceFlag{Name: "tls-san", Usage: "extra name or address for the machine's server certificate"},
 			&cli.StringFlag{Name: "ssh-host-key", Usage: "the host's SSH public key (\"ssh-ed25519 AAAA...\" or a file holding it); default: trust the key seen on first connection"},
 		},
 		Action: func(c *cli.Context) error {
@@ -63,6 +64,7 @@ func createCommand(env *cliEnv) *cli.Command {
 				DriverOptions: driverOptions(c, flags),
 				HostKey:       hostKey,
 				Swarm:         swarmOptions(c),
+				TLSSANs:       c.StringSlice("tls-san"),
 				Engine: host.EngineOptions{
 					ArbitraryFlags:   c.StringSlice("engine-opt"),
 					InsecureRegistry: c.StringSlice("engine-insecure-registry"),

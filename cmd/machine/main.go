@@ -126,6 +126,9 @@ func newApp(env *cliEnv) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "storage-path", Aliases: []string{"s"}, Usage: "configures storage path", EnvVars: []string{"MACHINE_STORAGE_PATH"}},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug mode", EnvVars: []string{"MACHINE_DEBUG"}},
+			// docker-machine's switch to its Go SSH client, which is the only
+			// client machine has: accepted so that scripts keep working.
+			&cli.BoolFlag{Name: "native-ssh", Hidden: true, EnvVars: []string{"MACHINE_NATIVE_SSH"}},
 		},
 		Commands: []*cli.Command{
 			createCommand(env),
