@@ -193,8 +193,14 @@ func TestCreateRollback(t *testing.T) {
 	if out := h.exec(t, "systemctl is-active docker || true"); strings.TrimSpace(out) != "active" {
 		t.Errorf("docker on the host after rollback: %s", out)
 	}
-	// The same name works afterwards.
+	// The same name works afterwards, also on a host whose docker socket
+	// file was unlinked by another tool's dockerd (docker-machine's and
+	// rancher/machine's bind the path themselves and remove it on stop).
+	h.exec(t, "systemctl stop docker.service && rm -f /run/docker.sock")
 	m.createGeneric(t, h, "bad1")
+	if out := h.exec(t, "docker version >/dev/null 2>&1 && echo ok || { ls -l /run/docker.sock; docker version; } 2>&1 || true"); strings.TrimSpace(out) != "ok" {
+		t.Errorf("docker on the host's own socket after create:\n%s", out)
+	}
 }
 
 // TestConcurrentCreates: two creates on a new store at once share one CA,

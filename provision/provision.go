@@ -363,7 +363,7 @@ func (p *run) configureDocker(ctx context.Context) error {
 
 func (p *run) startDocker(ctx context.Context) error {
 	p.logf("Starting Docker...")
-	if _, err := p.output(ctx, "systemctl daemon-reload && systemctl enable --quiet docker 2>/dev/null; systemctl restart docker", true); err != nil {
+	if _, err := p.output(ctx, restartScript(p.docker.units["docker.socket"]), true); err != nil {
 		var ee *sshclient.ExitError
 		if errors.As(err, &ee) {
 			err = fmt.Errorf("dockerd did not start (systemctl restart docker: exit status %d)", ee.Status)
@@ -375,6 +375,19 @@ func (p *run) startDocker(ctx context.Context) error {
 		return p.diagnose(ctx, fmt.Errorf("docker does not answer over TLS on port %d: %w", p.opts.EnginePort, err))
 	}
 	return nil
+}
+
+// restartScript restarts dockerd on its new configuration. With socket
+// activation the socket unit is restarted too, while dockerd is stopped: a
+// dockerd that bound the socket path itself (docker-machine's and
+// rancher/machine's drop-ins do) unlinks the file when it stops, and
+// systemd would otherwise hand the new dockerd a socket nobody can reach.
+func restartScript(socketActivated bool) string {
+	const reload = "systemctl daemon-reload && systemctl enable --quiet docker 2>/dev/null; "
+	if socketActivated {
+		return reload + "systemctl stop docker.service && systemctl restart docker.socket && systemctl start docker.service"
+	}
+	return reload + "systemctl restart docker"
 }
 
 // journalLines is how much of docker's journal a failure shows.
@@ -407,7 +420,7 @@ printf '%%s\n' "$out"`, journalLines)
 }
 
 // poll calls check until it succeeds, waiting 100ms after the first
-// failure and twice as long after each other, up to 1s, until ctx ends.
+// failure and twice as long after each other, up to 250ms, until ctx ends.
 func poll(ctx context.Context, check func(context.Context) error) error {
 	delay := 100 * time.Millisecond
 	for {
@@ -422,6 +435,6 @@ func poll(ctx context.Context, check func(context.Context) error) error {
 			return fmt.Errorf("%w; last attempt: %w", context.Cause(ctx), err)
 		case <-t.C:
 		}
-		delay = min(2*delay, time.Second)
+		delay = min(2*delay, 250*time.Millisecond)
 	}
 }
