@@ -12,6 +12,8 @@ host=machine-demo-$$-n1
 label=machine-demo
 
 cleanup() {
+  # The outer engine, not the demo machine.
+  unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_MACHINE_NAME
   docker rm -f -v "$host" >/dev/null 2>&1 || true
   docker volume rm -f "$host-docker" >/dev/null 2>&1 || true
   docker network rm "$net" >/dev/null 2>&1 || true
@@ -39,5 +41,8 @@ step machine ssh n1 uptime
 "$bin" ssh n1 uptime
 step machine ls
 "$bin" ls
+step 'eval $(machine env -u)'
+"$bin" env -u
+eval "$("$bin" env -u)"
 step machine rm -y n1
 "$bin" rm -y n1
