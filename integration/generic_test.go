@@ -280,3 +280,29 @@ func TestHostKeyChanged(t *testing.T) {
 	}
 	m.ok(t, "ssh", "k1", "true")
 }
+
+// TestNonRootUser provisions through a user with passwordless sudo, as on
+// cloud images where root cannot log in.
+func TestNonRootUser(t *testing.T) {
+	h := startHost(t, dockerImage)
+	h.exec(t, `useradd -m -s /bin/bash deploy && echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy &&
+mkdir -p /home/deploy/.ssh && cp /root/.ssh/authorized_keys /home/deploy/.ssh/ && chown -R deploy: /home/deploy/.ssh && chmod 700 /home/deploy/.ssh`)
+	m := newCLI(t)
+	m.createGeneric(t, h, "u1", "--generic-ssh-user", "deploy", "--engine-label", "team=infra")
+	vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "u1").Stdout)
+	if v, err := dockerVersion(t, vars); err != nil || v == "" {
+		t.Fatalf("docker version: %v: %s", err, v)
+	}
+	if got := strings.TrimSpace(m.ok(t, "ssh", "u1", "id", "-un").Stdout); got != "deploy" {
+		t.Errorf("ssh logs in as %q, want deploy", got)
+	}
+	if got := strings.TrimSpace(h.exec(t, "hostname")); got != "u1" {
+		t.Errorf("hostname %q, want u1", got)
+	}
+	if out := h.exec(t, "stat -c '%a %U' /etc/docker/server-key.pem"); strings.TrimSpace(out) != "600 root" {
+		t.Errorf("server key on the host: %s", out)
+	}
+	if out := h.exec(t, "cat /etc/systemd/system/docker.service.d/10-machine.conf"); !strings.Contains(out, "team=infra") {
+		t.Errorf("engine label missing from the drop-in:\n%s", out)
+	}
+}
