@@ -59,7 +59,12 @@ func TestGenericPreinstalled(t *testing.T) {
 	machineDir := filepath.Join(m.store, "machines", "n1")
 
 	t.Run("env", func(t *testing.T) {
-		vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "n1").Stdout)
+		out := m.ok(t, "env", "--shell", "bash", "n1").Stdout
+		hint := "# Run this command to configure your shell: \n# eval $(" + env.bin + " -s " + m.store + " env --shell bash n1)\n"
+		if !strings.HasSuffix(out, hint) {
+			t.Errorf("env does not end with the hint %q:\n%s", hint, out)
+		}
+		vars := parseEnv(t, out)
 		want := map[string]string{"DOCKER_TLS_VERIFY": "1", "DOCKER_HOST": url, "DOCKER_CERT_PATH": machineDir, "DOCKER_MACHINE_NAME": "n1"}
 		for k, v := range want {
 			if vars[k] != v {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -34,7 +33,9 @@ func envCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			prog := filepath.Base(os.Args[0])
+			// The hint repeats the command line as typed, as docker-machine
+			// does, so that -s STORE and --shell carry over.
+			hint := env.args
 			names := []string{"DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"}
 			if c.Bool("unset") {
 				if c.NArg() > 0 {
@@ -47,13 +48,12 @@ func envCommand(env *cliEnv) *cli.Command {
 				if c.Bool("no-proxy") {
 					vars = append(vars, shell.Var{Name: "NO_PROXY"})
 				}
-				return shell.Render(env.stdout, sh, vars, true, []string{prog, "env", "-u"})
+				return shell.Render(env.stdout, sh, vars, true, hint)
 			}
 			api, name, err := env.oneMachine(c)
 			if err != nil {
 				return err
 			}
-			hintName := name
 			name, ep, err := endpointOrManager(c, api, name)
 			if err != nil {
 				return err
@@ -68,14 +68,7 @@ func envCommand(env *cliEnv) *cli.Command {
 			if c.Bool("no-proxy") {
 				vars = append(vars, shell.Var{Name: "NO_PROXY", Value: noProxy(u)})
 			}
-			hint := []string{prog, "env"}
-			if c.IsSet("shell") {
-				hint = append(hint, "--shell", shName)
-			}
-			if c.Bool("swarm") {
-				hint = append(hint, "--swarm")
-			}
-			return shell.Render(env.stdout, sh, vars, false, append(hint, hintName))
+			return shell.Render(env.stdout, sh, vars, false, hint)
 		},
 	}
 }

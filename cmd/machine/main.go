@@ -45,7 +45,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &cliEnv{stdout: stdout, stderr: stderr}
+	env := &cliEnv{stdout: stdout, stderr: stderr, args: args}
 	defer env.close()
 	app := newApp(env)
 	if err := env.addDriverFlags(ctx, app, args); err != nil {
@@ -71,8 +71,10 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 // cliEnv is the state one command line shares between its parts.
 type cliEnv struct {
 	stdout, stderr io.Writer
-	client         *libmachine.Client
-	flags          *driverFlagsCache
+	// args is the command line as typed.
+	args   []string
+	client *libmachine.Client
+	flags  *driverFlagsCache
 }
 
 // machine returns the libmachine client for the store the flags chose.
