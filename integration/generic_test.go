@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -309,5 +311,53 @@ mkdir -p /home/deploy/.ssh && cp /root/.ssh/authorized_keys /home/deploy/.ssh/ &
 	}
 	if out := h.exec(t, "cat /etc/systemd/system/docker.service.d/10-machine.conf"); !strings.Contains(out, "team=infra") {
 		t.Errorf("engine label missing from the drop-in:\n%s", out)
+	}
+}
+
+// TestCreateInterrupted: a Ctrl-C (SIGINT) or a SIGTERM sent to the whole
+// process group, as a terminal or a service manager does, during
+// provisioning rolls the create back, with the driver still there to help.
+func TestCreateInterrupted(t *testing.T) {
+	h := startHost(t, dockerImage)
+	m := newCLI(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(env.bin, "-s", m.store, "create", "-d", "generic", "--generic-ip-address", h.IP,
+				"--generic-ssh-key", env.keyPath, "i1")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				log.WriteString(sc.Text() + "\n")
+				if strings.HasPrefix(sc.Text(), "Configuring Docker") {
+					if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			err = cmd.Wait()
+			if err == nil {
+				t.Fatalf("interrupted create exited 0:\n%s", log.String())
+			}
+			if !strings.Contains(log.String(), "Error: ") || strings.Contains(log.String(), "panic") || strings.Contains(log.String(), "warning:") {
+				t.Errorf("interrupted create's output:\n%s", log.String())
+			}
+			if _, err := os.Stat(filepath.Join(m.store, "machines", "i1")); !os.IsNotExist(err) {
+				t.Errorf("interrupted create left i1 in the store: %v\n%s", err, log.String())
+			}
+			if out := h.exec(t, "ls /etc/systemd/system/docker.service.d/ 2>/dev/null | wc -l"); strings.TrimSpace(out) != "0" {
+				t.Errorf("interrupted create left its drop-in on the host")
+			}
+			if out := h.exec(t, "systemctl is-active docker || true"); strings.TrimSpace(out) != "active" {
+				t.Errorf("docker on the host after the rollback: %s", out)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"sync"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -55,6 +56,11 @@ func (p *Plugins) client(ctx context.Context, name string) (*plugin.Client, erro
 		}
 		cmd = exec.Command(path)
 	}
+	// Its own process group: signals sent to the command's group (a
+	// terminal's hang-up, a service manager's SIGTERM) must not end the
+	// driver, which a create's rollback still needs; Close ends it. (go-plugin
+	// servers already ignore SIGINT.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logger := p.Logger
 	if logger == nil {
 		logger = hclog.NewNullLogger()
