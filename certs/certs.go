@@ -17,7 +17,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -151,13 +150,9 @@ func checkClient(p Paths) error {
 
 // exists reports whether path exists.
 func exists(path string) (bool, error) {
-	_, err := os.Stat(path)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	default:
+	ok, err := fsutil.Exists(path)
+	if err != nil {
 		return false, fmt.Errorf("stat %q: %w", path, err)
 	}
+	return ok, nil
 }

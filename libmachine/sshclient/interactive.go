@@ -19,20 +19,15 @@ import (
 // A goroutine reading stdin for the session may stay blocked in Read after
 // Interactive returns, until stdin yields one more read.
 func (c *Client) Interactive(ctx context.Context, cmd string, stdin *os.File, stdout, stderr io.Writer) (int, error) {
-	s, err := c.c.NewSession()
+	var in io.Reader
+	if stdin != nil { // not a nil *os.File in a non-nil interface
+		in = stdin
+	}
+	s, err := c.session(in, stdout, stderr)
 	if err != nil {
-		return -1, fmt.Errorf("ssh: open session on %s: %w", c.addr, err)
+		return -1, err
 	}
 	defer s.Close()
-	if stdin != nil {
-		s.Stdin = stdin
-	}
-	if stdout != nil {
-		s.Stdout = stdout
-	}
-	if stderr != nil {
-		s.Stderr = stderr
-	}
 
 	if stdin != nil && term.IsTerminal(int(stdin.Fd())) {
 		fd := int(stdin.Fd())

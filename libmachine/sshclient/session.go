@@ -54,20 +54,11 @@ func (c *Client) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, s
 	if err := ctx.Err(); err != nil {
 		return -1, fmt.Errorf("ssh: %q: %w", shortCmd(cmd), context.Cause(ctx))
 	}
-	s, err := c.c.NewSession()
+	s, err := c.session(stdin, stdout, stderr)
 	if err != nil {
-		return -1, fmt.Errorf("ssh: open session on %s: %w", c.addr, err)
+		return -1, err
 	}
 	defer s.Close()
-	if stdin != nil {
-		s.Stdin = stdin
-	}
-	if stdout != nil {
-		s.Stdout = stdout
-	}
-	if stderr != nil {
-		s.Stderr = stderr
-	}
 	stop := context.AfterFunc(ctx, func() {
 		_ = s.Signal(ssh.SIGTERM)
 		_ = s.Close()
@@ -205,4 +196,23 @@ func signalNumber(name string) int {
 		return 12
 	}
 	return 127
+}
+
+// session opens a session wired to the given streams (nil ones are left
+// unconnected).
+func (c *Client) session(stdin io.Reader, stdout, stderr io.Writer) (*ssh.Session, error) {
+	s, err := c.c.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("ssh: open session on %s: %w", c.addr, err)
+	}
+	if stdin != nil {
+		s.Stdin = stdin
+	}
+	if stdout != nil {
+		s.Stdout = stdout
+	}
+	if stderr != nil {
+		s.Stderr = stderr
+	}
+	return s, nil
 }

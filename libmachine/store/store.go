@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/machine-cli/machine/internal/fsutil"
 	"github.com/machine-cli/machine/libmachine/host"
 )
 
@@ -181,15 +182,11 @@ func (s *Store) Exists(name string) (bool, error) {
 	if err := checkName(name); err != nil {
 		return false, err
 	}
-	_, err := os.Stat(s.MachineDir(name))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	default:
+	ok, err := fsutil.Exists(s.MachineDir(name))
+	if err != nil {
 		return false, fmt.Errorf("machine %q: %w", name, err)
 	}
+	return ok, nil
 }
 
 // CreateMachineDir makes machine name's directory (0700, and the machines
