@@ -363,7 +363,16 @@ func (p *run) configureDocker(ctx context.Context) error {
 
 func (p *run) startDocker(ctx context.Context) error {
 	p.logf("Starting Docker...")
-	if _, err := p.output(ctx, restartScript(p.docker.units["docker.socket"]), true); err != nil {
+	// An active firewall (ufw, firewalld) gets dockerd's TLS port opened
+	// first, in the same round trip; without it the port would not answer.
+	port := fmt.Sprintf("%d/tcp", p.opts.EnginePort)
+	rctx, cancel := context.WithTimeout(ctx, restartTimeout)
+	defer cancel()
+	out, err := p.output(rctx, firewallScript([]string{port})+"\n"+restartScript(p.docker.units["docker.socket"]), true)
+	if fw, _, _ := strings.Cut(out, "\n"); fw == "ufw" || fw == "firewalld" {
+		p.logf("Opened port %s in %s.", port, fw)
+	}
+	if err != nil {
 		var ee *sshclient.ExitError
 		if errors.As(err, &ee) {
 			err = fmt.Errorf("dockerd did not start (systemctl restart docker: exit status %d)", ee.Status)
@@ -371,11 +380,22 @@ func (p *run) startDocker(ctx context.Context) error {
 		return p.diagnose(ctx, err)
 	}
 	p.logf("Waiting for Docker to answer on port %d...", p.opts.EnginePort)
-	if err := poll(ctx, p.opts.WaitTLS); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
+	if err := poll(wctx, p.opts.WaitTLS); err != nil {
 		return p.diagnose(ctx, fmt.Errorf("docker does not answer over TLS on port %d: %w", p.opts.EnginePort, err))
 	}
 	return nil
 }
+
+// Bounds of the start: Debian's docker.service has TimeoutStartSec=0, so a
+// dockerd that hangs would keep systemctl waiting for ever; and a dockerd that
+// runs but cannot be reached (a firewall we do not know) would keep the
+// create polling.
+const (
+	restartTimeout = 3 * time.Minute
+	answerTimeout  = 2 * time.Minute
+)
 
 // restartScript restarts dockerd on its new configuration. With socket
 // activation the socket unit is restarted too, while dockerd is stopped: a
