@@ -234,3 +234,30 @@ func TestSwarm(t *testing.T) {
 		m.ok(t, "rm", "-y", "swarm01")
 	})
 }
+
+// TestFirewall: on a host whose ufw lets in nothing but SSH, create opens
+// dockerd's TLS port and the swarm ports, so that the docker client and a
+// joining node get through.
+func TestFirewall(t *testing.T) {
+	h1, h2 := startHost(t, dockerImage), startHost(t, dockerImage)
+	h1.exec(t, `apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ufw >/dev/null 2>&1 &&
+ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null && ufw status | grep -q 'Status: active'`)
+	m := newCLI(t)
+	r := m.createGeneric(t, h1, "fw1", "--swarm-init")
+	for _, want := range []string{"Opened port 2376/tcp in ufw", "Opened the swarm ports in ufw"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("create did not say %q:\n%s", want, r.Stderr)
+		}
+	}
+	status := h1.exec(t, "ufw status")
+	for _, port := range []string{"2376/tcp", "2377/tcp", "7946/tcp", "7946/udp", "4789/udp"} {
+		if !strings.Contains(status, port) {
+			t.Errorf("ufw does not allow %s:\n%s", port, status)
+		}
+	}
+	m.createGeneric(t, h2, "fw2", "--swarm-join", "fw1")
+	vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "fw1").Stdout)
+	if out := mustDocker(t, vars, "node", "ls", "-q"); len(strings.Fields(out)) != 2 {
+		t.Errorf("docker node ls:\n%s", out)
+	}
+}
