@@ -2,7 +2,10 @@ package libmachine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/machine-cli/machine/libmachine/store"
 )
 
 // Remove deletes a machine: the driver removes what it made, then the
@@ -11,8 +14,12 @@ import (
 func (c *Client) Remove(ctx context.Context, name string, force bool) error {
 	m, err := c.Load(ctx, name)
 	if err != nil {
-		if !force || IsNotExist(err) {
+		var corrupt *store.CorruptError
+		switch {
+		case IsNotExist(err), !force && errors.As(err, &corrupt): // their messages say what to do
 			return fmt.Errorf("remove %s: %w", name, err)
+		case !force:
+			return fmt.Errorf("remove %s: %w (use -f to remove it from the store anyway)", name, err)
 		}
 		c.logf("warning: %v; removing %s from the store anyway (-f)", err, name)
 		return c.Store.Remove(name)
