@@ -110,7 +110,15 @@ func TestSwarm(t *testing.T) {
 	})
 
 	m.createGeneric(t, h2, "swarm02", "--swarm-join", "swarm01", "--swarm-manager")
-	m.createGeneric(t, h3, "swarm03", "--swarm-join", "swarm01", "--swarm-label", "tier=web")
+	// With --debug: remote commands are logged, the join token never is.
+	r := m.ok(t, "--debug", "create", "-d", "generic", "--generic-ip-address", h3.IP, "--generic-ssh-key", env.keyPath,
+		"--swarm-join", "swarm01", "--swarm-label", "tier=web", "swarm03")
+	if !strings.Contains(r.Stderr, "[swarm01] ssh ") || !strings.Contains(r.Stderr, "join-token") {
+		t.Errorf("--debug does not log the remote commands:\n%s", r.Stderr)
+	}
+	if strings.Contains(r.Stderr+r.Stdout, "SWMTKN") {
+		t.Errorf("the join token reached the output:\n%s", r.Stderr)
+	}
 	vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "swarm01").Stdout)
 
 	t.Run("nodes", func(t *testing.T) {

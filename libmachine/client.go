@@ -24,6 +24,9 @@ type Client struct {
 	Plugins *Plugins
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Debug receives detail for --debug (remote commands, timings); nil
+	// discards it.
+	Debug io.Writer
 }
 
 // Machine is a stored machine with its driver.

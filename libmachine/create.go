@@ -90,7 +90,7 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 		}
 		if touched && ssh != nil {
 			c.logf("Rolling back the engine configuration on %s...", name)
-			if uerr := provision.Undo(rctx, ssh); uerr != nil {
+			if uerr := provision.Undo(rctx, c.runner(name, ssh)); uerr != nil {
 				c.logf("warning: rollback on the host: %v", uerr)
 			}
 		}
@@ -198,7 +198,7 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	}
 	touched = true
 	stepName = "" // provision's errors name their step
-	if err = provision.Provision(ctx, ssh, popts); err != nil {
+	if err = provision.Provision(ctx, c.runner(name, ssh), popts); err != nil {
 		return nil, err
 	}
 	if opts.Swarm.Enabled() {

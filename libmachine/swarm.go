@@ -204,7 +204,7 @@ func (c *Client) SwarmUp(ctx context.Context, m *Machine, ssh *sshclient.Client,
 		return fmt.Errorf("machine %q is already in a swarm (node %s, %s); leave it first with `machine swarm leave %s`",
 			m.Name, self.info.NodeID, self.info.LocalNodeState, m.Name)
 	}
-	if fw, err := provision.OpenSwarmPorts(ctx, ssh); err != nil {
+	if fw, err := provision.OpenSwarmPorts(ctx, c.runner(m.Name, ssh)); err != nil {
 		return err
 	} else if fw != "" {
 		c.logf("Opened the swarm ports in %s on %s.", fw, m.Name)
@@ -294,7 +294,7 @@ func (c *Client) joinSwarm(ctx context.Context, m *Machine, self *node, ssh *ssh
 	mgrAddr := mgr.info.NodeAddr
 	addr := o.AdvertiseAddr
 	if addr == "" {
-		if addr, err = advertiseAddr(ctx, m, ssh, mgrAddr); err != nil {
+		if addr, err = advertiseAddr(ctx, m, c.runner(m.Name, ssh), mgrAddr); err != nil {
 			mgr.close()
 			return nil, err
 		}
@@ -330,7 +330,7 @@ func joinToken(ctx context.Context, c *Client, mgr *Machine, role string) (strin
 	}
 	defer s.Close()
 	cmd := "docker swarm join-token -q " + role
-	out, err := s.Output(ctx, `if [ "$(id -u)" = 0 ]; then `+cmd+`; else sudo -n `+cmd+`; fi`)
+	out, err := c.runner(mgr.Name, s).Output(ctx, `if [ "$(id -u)" = 0 ]; then `+cmd+`; else sudo -n `+cmd+`; fi`)
 	if err != nil {
 		return "", fmt.Errorf("fetch the join token from %q: %w", mgr.Name, err)
 	}
@@ -344,7 +344,7 @@ func joinToken(ctx context.Context, c *Client, mgr *Machine, role string) (strin
 // advertiseAddr is the address a joining node advertises: the driver's
 // private IP when it differs from the public one, else the source address
 // of the node's route to the manager.
-func advertiseAddr(ctx context.Context, m *Machine, ssh *sshclient.Client, mgrAddr string) (string, error) {
+func advertiseAddr(ctx context.Context, m *Machine, ssh provision.Runner, mgrAddr string) (string, error) {
 	ip, err := m.Driver.GetIP(ctx)
 	if err != nil {
 		return "", err

@@ -107,6 +107,9 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 		},
 		Log: e.stderr,
 	}
+	if c.Bool("debug") {
+		e.client.Debug = e.stderr
+	}
 	return e.client, nil
 }
 
