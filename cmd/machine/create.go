@@ -21,7 +21,7 @@ func createCommand(env *cliEnv) *cli.Command {
 		ArgsUsage: "NAME",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Usage: "driver to create the machine with", EnvVars: []string{"MACHINE_DRIVER"}},
-			&cli.StringFlag{Name: "engine-install-url", Usage: "Docker install script URL, `distro` for the OS's own packages, or `none`", Value: libmachine.DefaultInstallURL, EnvVars: []string{"MACHINE_DOCKER_INSTALL_URL"}},
+			&cli.StringFlag{Name: "engine-install-url", Usage: "URL of a Docker install script, \"distro\" for the OS's own packages, or \"none\" to skip", Value: libmachine.DefaultInstallURL, EnvVars: []string{"MACHINE_DOCKER_INSTALL_URL"}},
 			&cli.StringSliceFlag{Name: "engine-opt", Usage: "dockerd flag as `key=value` (rendered --key=value)"},
 			&cli.StringSliceFlag{Name: "engine-insecure-registry", Usage: "insecure registry for dockerd"},
 			&cli.StringSliceFlag{Name: "engine-registry-mirror", Usage: "registry mirror for dockerd"},

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -145,11 +146,49 @@ func authMethods(keyPath string) ([]ssh.AuthMethod, string, func(), error) {
 		}
 		return []ssh.AuthMethod{ssh.PublicKeys(signer)}, "key " + keyPath, noop, nil
 	}
-	m, closeAgent, err := agentAuth()
-	if err != nil {
-		return nil, "", noop, fmt.Errorf("ssh: no key given and %w", err)
+	// No key given: as OpenSSH does, ssh-agent's keys and then the user's
+	// default keys (those without a passphrase).
+	var (
+		methods []ssh.AuthMethod
+		descs   []string
+	)
+	m, closeAgent, agentErr := agentAuth()
+	if agentErr == nil {
+		methods, descs = append(methods, m), append(descs, "the keys of ssh-agent")
+	} else {
+		closeAgent = noop
 	}
-	return []ssh.AuthMethod{m}, "the keys of ssh-agent", closeAgent, nil
+	var signers []ssh.Signer
+	for _, path := range defaultKeyPaths() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if signer, err := ssh.ParsePrivateKey(data); err == nil {
+			signers = append(signers, signer)
+			descs = append(descs, "key "+path)
+		}
+	}
+	if len(signers) > 0 {
+		methods = append(methods, ssh.PublicKeys(signers...))
+	}
+	if len(methods) == 0 {
+		return nil, "", noop, fmt.Errorf("ssh: no key given, %v, and no default key (~/.ssh/id_ed25519, id_ecdsa, id_rsa) without a passphrase; pass a key (--generic-ssh-key)", agentErr)
+	}
+	return methods, strings.Join(descs, ", "), closeAgent, nil
+}
+
+// defaultKeyPaths are the private keys OpenSSH tries when none is given.
+func defaultKeyPaths() []string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+		out = append(out, filepath.Join(home, ".ssh", f))
+	}
+	return out
 }
 
 func agentAuth() (ssh.AuthMethod, func(), error) {

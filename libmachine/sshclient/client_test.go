@@ -578,3 +578,50 @@ func TestAgentAuth(t *testing.T) {
 		}
 	})
 }
+
+// TestDefaultKeys: with no key given and no agent, the user's default keys
+// (~/.ssh/id_ed25519, id_ecdsa, id_rsa) are tried, as OpenSSH does.
+func TestDefaultKeys(t *testing.T) {
+	srv := sshtest.NewServer(t, sshtest.Options{})
+	t.Setenv("SSH_AUTH_SOCK", "")
+	tests := []struct {
+		name    string
+		key     string // file under ~/.ssh holding the server's client key, "" for none
+		wantErr string
+	}{
+		{"id_ed25519", "id_ed25519", ""},
+		{"id_rsa", "id_rsa", ""},
+		{"no key at all", "", "no key given"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			t.Setenv("HOME", home)
+			if tc.key != "" {
+				data, err := os.ReadFile(srv.ClientKeyPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(home, ".ssh", tc.key), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := config(t, srv, filepath.Join(t.TempDir(), "known_hosts"))
+			cfg.KeyPath = ""
+			c, err := sshclient.Dial(t.Context(), cfg)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Dial = %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Dial with the default key: %v", err)
+			}
+			c.Close()
+		})
+	}
+}
