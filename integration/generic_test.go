@@ -361,3 +361,28 @@ func TestCreateInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultSSHKey: without --generic-ssh-key, create and ssh log in with
+// the user's default key (~/.ssh/id_ed25519), as OpenSSH would.
+func TestDefaultSSHKey(t *testing.T) {
+	h := startHost(t, dockerImage)
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(env.keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := newCLI(t)
+	m.env = []string{"HOME=" + home, "SSH_AUTH_SOCK="}
+	m.ok(t, "create", "-d", "generic", "--generic-ip-address", h.IP, "dk1")
+	if got := strings.TrimSpace(m.ok(t, "ssh", "dk1", "hostname").Stdout); got != "dk1" {
+		t.Errorf("ssh hostname = %q", got)
+	}
+	m.env = []string{"HOME=" + t.TempDir(), "SSH_AUTH_SOCK="}
+	m.fails(t, "no key given", "ssh", "dk1", "true")
+}
