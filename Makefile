@@ -29,7 +29,11 @@ unit: vet
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
 
 integration: images
-	$(GO) test -count=1 -timeout 45m -v ./integration 2>&1 | tee /tmp/machine-integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
+	@log=$$(mktemp /tmp/machine-integration.XXXXXX.log); \
+	$(GO) test -count=1 -timeout 45m -v ./integration 2>&1 | tee $$log | grep --line-buffered -E '^(=== RUN|--- |PASS|FAIL|ok|panic)'; \
+	rc=$${PIPESTATUS[0]}; \
+	if [ $$rc -ne 0 ]; then echo "--- failures (full log: $$log):"; grep -v -E '^(=== (RUN|PAUSE|CONT)|\s+--- PASS)' $$log | tail -n 400; fi; \
+	exit $$rc
 
 test: deps unit integration
 
