@@ -62,6 +62,14 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 		}
 		return nil, err
 	}
+	// Held until the create, or its rollback, is over: an rm or a swarm
+	// change of this name waits for it.
+	unlock, err := c.Store.Lock(name)
+	if err != nil {
+		_ = c.Store.Remove(name)
+		return nil, err
+	}
+	defer unlock()
 	var (
 		m        *Machine // not the result: a failed create returns nil, the rollback needs m
 		d        drivers.Driver

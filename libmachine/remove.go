@@ -12,6 +12,11 @@ import (
 // machine's directory goes. With force, a machine whose config is missing or
 // corrupt, or whose driver fails, is still removed from the store.
 func (c *Client) Remove(ctx context.Context, name string, force bool) error {
+	unlock, err := c.Store.Lock(name)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	defer unlock()
 	m, err := c.Load(ctx, name)
 	if err != nil {
 		var corrupt *store.CorruptError

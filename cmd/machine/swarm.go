@@ -80,14 +80,7 @@ func swarmCommand(env *cliEnv) *cli.Command {
 		if err != nil {
 			return err
 		}
-		m, err := api.Load(c.Context, name)
-		if err != nil {
-			return err
-		}
-		if err := api.SwarmUp(c.Context, m, nil, o); err != nil {
-			return err
-		}
-		return api.Save(m)
+		return api.JoinSwarm(c.Context, name, o)
 	}
 	return &cli.Command{
 		Name:  "swarm",
@@ -136,17 +129,7 @@ func swarmCommand(env *cliEnv) *cli.Command {
 					if err != nil {
 						return err
 					}
-					m, err := api.Load(c.Context, name)
-					if err != nil {
-						return err
-					}
-					if m.HostOptions.SwarmOptions.Mode == nil {
-						return fmt.Errorf("machine %q is not in a swarm made by machine", name)
-					}
-					if err := api.SwarmLeave(c.Context, m, c.Bool("force")); err != nil {
-						return err
-					}
-					return api.Save(m)
+					return api.LeaveSwarm(c.Context, name, c.Bool("force"))
 				},
 			},
 			{

@@ -45,6 +45,8 @@ const (
 	// SSHKeyEd25519File is a machine's ed25519 SSH private key (the public key
 	// is SSHKeyEd25519File + ".pub").
 	SSHKeyEd25519File = "id_ed25519"
+	// LockFile is a machine's lock file (see Store.Lock).
+	LockFile = ".lock"
 )
 
 // EnvStoragePath is the environment variable naming the store root, as in
@@ -220,6 +222,24 @@ func (s *Store) Remove(name string) error {
 		return fmt.Errorf("remove machine %q from the store: %w", name, err)
 	}
 	return nil
+}
+
+// Lock serializes the commands that change machine name: it blocks until
+// it holds the machine's lock file and returns the function that releases
+// it. A machine without a directory has nothing to lock: the release is a
+// no-op and the caller's Load reports the machine missing.
+func (s *Store) Lock(name string) (func(), error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	l, err := fsutil.LockFile(s.MachinePath(name, LockFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("machine %q: %w", name, err)
+	}
+	return func() { _ = l.Unlock() }, nil
 }
 
 // checkName refuses a name that is not a single path element, so that no
