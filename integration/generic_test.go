@@ -309,6 +309,12 @@ mkdir -p /home/deploy/.ssh && cp /root/.ssh/authorized_keys /home/deploy/.ssh/ &
 	if out := h.exec(t, "stat -c '%a %U' /etc/docker/server-key.pem"); strings.TrimSpace(out) != "600 root" {
 		t.Errorf("server key on the host: %s", out)
 	}
+	if got := m.ok(t, "ls", "-q", "--filter", "label=team=infra").Stdout; got != "u1\n" {
+		t.Errorf("ls --filter label=team=infra = %q", got)
+	}
+	if got := m.ok(t, "ls", "-q", "--filter", "label=team=other").Stdout; got != "" {
+		t.Errorf("ls --filter label=team=other = %q", got)
+	}
 	if out := h.exec(t, "cat /etc/systemd/system/docker.service.d/10-machine.conf"); !strings.Contains(out, "team=infra") {
 		t.Errorf("engine label missing from the drop-in:\n%s", out)
 	}

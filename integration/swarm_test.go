@@ -148,6 +148,9 @@ func TestSwarm(t *testing.T) {
 				t.Errorf("ls lacks %q:\n%s", want, out)
 			}
 		}
+		if got := m.ok(t, "ls", "-q", "--filter", "swarm=swarm01").Stdout; got != "swarm01\nswarm02\nswarm03\n" {
+			t.Errorf("ls --filter swarm=swarm01 = %q", got)
+		}
 		if n := len(strings.Split(strings.TrimSpace(m.ok(t, "swarm", "ls", "swarm03").Stdout), "\n")); n != 4 {
 			t.Errorf("swarm ls: %d lines, want a header and 3 nodes", n)
 		}

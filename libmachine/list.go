@@ -21,6 +21,10 @@ type Status struct {
 	DockerVersion string
 	// Error is what went wrong while looking at the machine, if anything.
 	Error string
+	// Labels are the engine labels the machine was created with.
+	Labels []string
+	// Cluster names the machine's swarm (its first machine), or "".
+	Cluster string
 }
 
 // List returns the status of every machine in the store, looking at them in
@@ -57,6 +61,10 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		return s
 	}
 	s.DriverName = m.DriverName
+	s.Labels = m.HostOptions.EngineOptions.Labels
+	if m.HostOptions.SwarmOptions.Mode != nil {
+		s.Cluster = clusterOf(m)
+	}
 	st, err := m.Driver.GetState(ctx)
 	s.State = st
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -22,7 +23,7 @@ func lsCommand(env *cliEnv) *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print machine names only"},
 			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait for each machine's state"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template for each machine (fields: .Name .Active .DriverName .State .URL .Swarm .DockerVersion .Error)"},
-			&cli.StringSliceFlag{Name: "filter", Usage: "filter `KEY=VALUE` on name, driver or state (repeatable)"},
+			&cli.StringSliceFlag{Name: "filter", Usage: "filter `KEY=VALUE` on name, driver, state, swarm (the swarm's first machine) or label (an engine label, key=value); repeatable"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -80,6 +81,9 @@ func lsCommand(env *cliEnv) *cli.Command {
 // lsRow is one line of `ls`, with docker-machine's field names for -f.
 type lsRow struct {
 	Name, Active, DriverName, State, URL, Swarm, DockerVersion, Error string
+
+	labels  []string
+	cluster string
 }
 
 // lsRows turns statuses into rows, marking the one DOCKER_HOST points at.
@@ -87,7 +91,8 @@ func lsRows(st []libmachine.Status, dockerHost string, filters map[string][]stri
 	var rows []lsRow
 	for _, s := range st {
 		r := lsRow{Name: s.Name, Active: "-", DriverName: s.DriverName, State: s.State.String(),
-			URL: s.URL, Swarm: s.Swarm, DockerVersion: s.DockerVersion, Error: s.Error}
+			URL: s.URL, Swarm: s.Swarm, DockerVersion: s.DockerVersion, Error: s.Error,
+			labels: s.Labels, cluster: s.Cluster}
 		if s.URL != "" && s.URL == dockerHost {
 			r.Active = "*"
 		}
@@ -101,26 +106,39 @@ func lsRows(st []libmachine.Status, dockerHost string, filters map[string][]stri
 	return rows
 }
 
+// filterKeys are the keys --filter takes, as docker-machine's.
+var filterKeys = []string{"name", "driver", "state", "swarm", "label"}
+
 func parseFilters(in []string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, f := range in {
 		k, v, ok := strings.Cut(f, "=")
 		k = strings.ToLower(k)
-		if !ok || (k != "name" && k != "driver" && k != "state") {
-			return nil, fmt.Errorf("--filter %q: use name=NAME, driver=DRIVER or state=STATE", f)
+		if !ok || !slices.Contains(filterKeys, k) || v == "" {
+			return nil, fmt.Errorf("--filter %q: use name=NAME, driver=DRIVER, state=STATE, swarm=NAME or label=KEY=VALUE", f)
 		}
 		out[k] = append(out[k], v)
 	}
 	return out, nil
 }
 
+// matches reports whether a row passes the filters: any value of a key
+// matches, and every key must.
 func matches(r lsRow, filters map[string][]string) bool {
-	field := map[string]string{"name": r.Name, "driver": r.DriverName, "state": r.State}
 	for k, vals := range filters {
 		hit := false
 		for _, v := range vals {
-			if strings.EqualFold(field[k], v) {
-				hit = true
+			switch k {
+			case "name":
+				hit = hit || strings.EqualFold(r.Name, v)
+			case "driver":
+				hit = hit || strings.EqualFold(r.DriverName, v)
+			case "state":
+				hit = hit || strings.EqualFold(r.State, v)
+			case "swarm":
+				hit = hit || r.cluster == v
+			case "label":
+				hit = hit || slices.Contains(r.labels, v)
 			}
 		}
 		if !hit {

@@ -33,10 +33,11 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestRenderLS(t *testing.T) {
 	statuses := []libmachine.Status{
-		{Name: "n1", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.5:2376", DockerVersion: "v27.3.1"},
+		{Name: "n1", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.5:2376", DockerVersion: "v27.3.1", Labels: []string{"env=prod"}},
 		{Name: "n2", DriverName: "generic", State: drivers.Stopped},
 		{Name: "broken", State: drivers.Error, Error: `machine "broken": config.json is corrupt`},
-		{Name: "swarm01", DriverName: "azure", State: drivers.Running, URL: "tcp://10.0.0.6:2376", DockerVersion: "Unknown", Error: "docker at 10.0.0.6:2376: connection refused"},
+		{Name: "swarm01", DriverName: "azure", State: drivers.Running, URL: "tcp://10.0.0.6:2376", DockerVersion: "Unknown", Error: "docker at 10.0.0.6:2376: connection refused", Cluster: "swarm01"},
+		{Name: "swarm02", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.7:2376", Swarm: "swarm01: worker", DockerVersion: "v27.3.1", Cluster: "swarm01", Labels: []string{"env=dev"}},
 	}
 	tests := []struct {
 		name       string
@@ -47,6 +48,9 @@ func TestRenderLS(t *testing.T) {
 		{"all", "", nil, "ls.golden"},
 		{"active", "tcp://10.0.0.5:2376", nil, "ls-active.golden"},
 		{"filtered", "", []string{"state=running", "driver=generic"}, "ls-filtered.golden"},
+		{"by swarm", "", []string{"swarm=swarm01"}, "ls-swarm.golden"},
+		{"by label", "", []string{"label=env=prod", "label=env=dev"}, "ls-label.golden"},
+		{"by name, case-insensitive", "", []string{"name=N2"}, "ls-name.golden"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,7 +68,7 @@ func TestRenderLS(t *testing.T) {
 }
 
 func TestParseFiltersErrors(t *testing.T) {
-	for _, f := range []string{"name", "color=red", "=x"} {
+	for _, f := range []string{"name", "color=red", "=x", "label="} {
 		if _, err := parseFilters([]string{f}); err == nil {
 			t.Errorf("parseFilters(%q): no error", f)
 		}
