@@ -13,7 +13,7 @@ func TestProbeScriptsRunInSh(t *testing.T) {
 	p := &run{}
 	out, err := exec.Command("/bin/sh", "-c", p.command(hostProbe, false)).Output()
 	if err != nil {
-		t.Skipf("no usable /bin/sh: %v", err)
+		t.Fatalf("no usable /bin/sh: %v", err)
 	}
 	sec := sections(string(out))
 	if !regexp.MustCompile(`^[0-9]+\n$`).MatchString(sec["uid"]) {
