@@ -155,13 +155,14 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	}
 
 	stepName = "certificates"
-	ip, err := d.GetIP(ctx)
+	ep, err := c.recordEndpoint(ctx, m)
 	if err != nil {
 		return nil, err
 	}
+	ip := ep.IP
 	hosts := []string{ip, name}
-	if pip, perr := d.GetPrivateIP(ctx); perr == nil && pip != "" && pip != ip {
-		hosts = append(hosts, pip)
+	if ep.PrivateIP != "" && ep.PrivateIP != ip {
+		hosts = append(hosts, ep.PrivateIP)
 	}
 	hosts = append(hosts, opts.TLSSANs...)
 	m.HostOptions.AuthOptions.ServerCertSANs = append([]string{}, opts.TLSSANs...)
@@ -175,13 +176,6 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	}
 
 	stepName = "ssh"
-	if err = c.recordEndpoint(ctx, m); err != nil {
-		return nil, err
-	}
-	ep, err := c.endpoint(ctx, m)
-	if err != nil {
-		return nil, err
-	}
 	c.logf("Connecting to %s over SSH...", name)
 	ssh, err = c.dialSSH(ctx, name, ep, opts.HostKey)
 	if err != nil {

@@ -59,18 +59,19 @@ func storedEndpoint(h *host.Host) (drivers.Endpoint, bool) {
 	return ep, true
 }
 
-// recordEndpoint keeps the driver's endpoint in m's config.
-func (c *Client) recordEndpoint(ctx context.Context, m *Machine) error {
+// recordEndpoint asks the driver for m's endpoint, keeps it in m's config
+// and returns it.
+func (c *Client) recordEndpoint(ctx context.Context, m *Machine) (drivers.Endpoint, error) {
 	ep, err := m.Driver.GetEndpoint(ctx)
 	if err != nil {
-		return err
+		return drivers.Endpoint{}, err
 	}
 	raw, err := json.Marshal(ep)
 	if err != nil {
-		return err
+		return drivers.Endpoint{}, err
 	}
 	m.Host.Endpoint = raw
-	return nil
+	return ep, nil
 }
 
 // SSH opens an SSH connection to the machine, verifying its host key
