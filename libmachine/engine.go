@@ -40,20 +40,6 @@ func engineClient(dockerURL string, tc *tls.Config) (*client.Client, error) {
 	return cl, nil
 }
 
-// EngineVersion asks the machine's dockerd for its version, as "vX.Y.Z".
-func (c *Client) EngineVersion(ctx context.Context, m *Machine) (string, error) {
-	cl, err := c.Engine(ctx, m)
-	if err != nil {
-		return "", err
-	}
-	defer cl.Close()
-	v, err := cl.ServerVersion(ctx)
-	if err != nil {
-		return "", err
-	}
-	return "v" + v.Version, nil
-}
-
 // pingEngine checks that dockerd at dockerURL answers over TLS with tc.
 func pingEngine(ctx context.Context, dockerURL string, tc *tls.Config) error {
 	cl, err := engineClient(dockerURL, tc)

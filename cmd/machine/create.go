@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -99,12 +101,9 @@ func readHostKey(v string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// builtinNames lists the built-in drivers, sorted.
 func builtinNames() []string {
-	out := make([]string, 0, len(builtinDrivers))
-	for n := range builtinDrivers {
-		out = append(out, n)
-	}
-	return out
+	return slices.Sorted(maps.Keys(builtinDrivers))
 }
 
 // driverFlagsCache holds the flags of the driver named on the command line,

@@ -94,15 +94,11 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 	if c.Bool("debug") {
 		level = hclog.Debug
 	}
-	names := make([]string, 0, len(builtinDrivers))
-	for n := range builtinDrivers {
-		names = append(names, n)
-	}
 	e.client = &libmachine.Client{
 		Store: store.New(root),
 		Plugins: &libmachine.Plugins{
 			Self:     self,
-			Builtins: names,
+			Builtins: builtinNames(),
 			Logger:   hclog.New(&hclog.LoggerOptions{Name: "driver", Output: e.stderr, Level: level}),
 		},
 		Log: e.stderr,
