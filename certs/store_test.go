@@ -319,7 +319,7 @@ const (
 func TestHelperProcess(t *testing.T) {
 	store, barrier, id := os.Getenv(helperStoreEnv), os.Getenv(helperBarrierEnv), os.Getenv(helperIDEnv)
 	if store == "" {
-		t.Skip("helper process of TestEnsureStoreCertsConcurrent")
+		return // run by `go test` itself: only a helper process has work here
 	}
 	mustWrite(t, filepath.Join(barrier, "ready-"+id), nil, 0o600)
 	waitFor(t, filepath.Join(barrier, "go"))
