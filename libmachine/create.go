@@ -47,7 +47,7 @@ const rollbackTimeout = 2 * time.Minute
 // the cause.
 func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, err error) {
 	name := opts.Name
-	if err := host.ValidateName(name); err != nil {
+	if err := host.ValidateNewName(name); err != nil {
 		return nil, err
 	}
 	if err := opts.Swarm.Validate(); err != nil {

@@ -139,7 +139,7 @@ func (p *run) check(context.Context) error {
 	if p.r == nil {
 		return errors.New("no connection to the host")
 	}
-	if err := host.ValidateName(p.opts.MachineName); err != nil {
+	if err := host.ValidateNewName(p.opts.MachineName); err != nil {
 		return err
 	}
 	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {

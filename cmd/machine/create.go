@@ -41,7 +41,7 @@ func createCommand(env *cliEnv) *cli.Command {
 				return fmt.Errorf("create takes one machine name, got %d; usage: machine create -d DRIVER [flags] NAME", c.NArg())
 			}
 			name := c.Args().First()
-			if err := host.ValidateName(name); err != nil {
+			if err := host.ValidateNewName(name); err != nil {
 				return err
 			}
 			driverName := c.String("driver")

@@ -127,3 +127,22 @@ func ValidateName(name string) error {
 	}
 	return nil
 }
+
+// MaxNameLength is the longest name a new machine may have: the name
+// becomes the host's name and a DNS label, which hold at most 63 bytes (a
+// Linux host name at most 64, an Azure VM name at most 64).
+const MaxNameLength = 63
+
+// ValidateNewName checks the name of a machine about to be created:
+// ValidateName's rule and at most MaxNameLength characters. Names of
+// existing machines are only held to ValidateName, so that a store written
+// by another tool stays usable.
+func ValidateNewName(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("%w %q: %d characters, at most %d are allowed (it becomes the host name)", ErrInvalidName, name, len(name), MaxNameLength)
+	}
+	return nil
+}

@@ -2,6 +2,8 @@ package host
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -55,4 +57,34 @@ func FuzzValidateName(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestValidateNewName(t *testing.T) {
+	tests := []struct {
+		name     string
+		newOK    bool // ValidateNewName accepts it
+		existing bool // ValidateName accepts it (a machine another tool made)
+	}{
+		{"n1", true, true},
+		{strings.Repeat("a", 63), true, true},
+		{strings.Repeat("a", 30) + "." + strings.Repeat("b", 32), true, true},
+		{strings.Repeat("a", 64), false, true},
+		{strings.Repeat("x", 80), false, true},
+		{"-dash", false, false},
+		{"", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%.12s-%d", tc.name, len(tc.name)), func(t *testing.T) {
+			err := ValidateNewName(tc.name)
+			if tc.newOK != (err == nil) {
+				t.Errorf("ValidateNewName = %v, want ok=%v", err, tc.newOK)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidName) {
+				t.Errorf("ValidateNewName = %v, want ErrInvalidName", err)
+			}
+			if got := ValidateName(tc.name) == nil; got != tc.existing {
+				t.Errorf("ValidateName ok = %v, want %v", got, tc.existing)
+			}
+		})
+	}
 }

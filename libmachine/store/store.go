@@ -194,9 +194,9 @@ func (s *Store) Exists(name string) (bool, error) {
 // CreateMachineDir makes machine name's directory (0700, and the machines
 // directory when needed), reserving the name: when the directory exists
 // already it returns an error wrapping ErrExists. The name must pass
-// host.ValidateName.
+// host.ValidateNewName.
 func (s *Store) CreateMachineDir(name string) error {
-	if err := host.ValidateName(name); err != nil {
+	if err := host.ValidateNewName(name); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(s.MachinesDir(), 0o700); err != nil {
