@@ -12,8 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +63,7 @@ func setup() (int, error) {
 	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("no Docker engine (run scripts/ensure-deps.sh): %v\n%s", err, out)
 	}
-	removeLeftovers()
+	removeLeftovers(false)
 	build := exec.Command("bash", filepath.Join(env.root, "integration/testhost/build.sh"), baseImage, dockerImage)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -121,7 +123,7 @@ func makeNetwork() error {
 	var last []byte
 	for i := 0; i < 40; i++ {
 		subnet := fmt.Sprintf("172.29.%d.0/24", 100+i)
-		out, err := exec.Command("docker", "network", "create", "--label", runLabel, "--subnet", subnet, env.network).CombinedOutput()
+		out, err := exec.Command("docker", "network", "create", "--label", runMark(), "--subnet", subnet, env.network).CombinedOutput()
 		if err == nil {
 			return nil
 		}
@@ -130,17 +132,42 @@ func makeNetwork() error {
 	return fmt.Errorf("create test network: %s", last)
 }
 
-func removeLeftovers() {
-	ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+runLabel).Output()
-	if f := strings.Fields(string(ids)); len(f) > 0 {
-		_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, f...)...).Run()
+// runMark is the label every object of this run carries: runLabel with
+// this process's PID as its value, so that concurrent runs (several
+// developers' or agents' test runs on one engine) leave each other alone.
+func runMark() string { return fmt.Sprintf("%s=%d", runLabel, os.Getpid()) }
+
+// removeLeftovers removes the test hosts, volumes and networks of runs
+// whose process is gone (a killed run), or of this run when mine is set.
+func removeLeftovers(mine bool) {
+	stale := func(value string) bool {
+		pid, err := strconv.Atoi(value)
+		if err != nil || pid <= 0 {
+			return true // made before runs were marked with their PID
+		}
+		if pid == os.Getpid() {
+			return mine
+		}
+		return !mine && syscall.Kill(pid, 0) == syscall.ESRCH
 	}
-	vols, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "label="+runLabel).Output()
-	if f := strings.Fields(string(vols)); len(f) > 0 {
-		_ = exec.Command("docker", append([]string{"volume", "rm", "-f"}, f...)...).Run()
+	list := func(idField string, args ...string) []string {
+		out, _ := exec.Command("docker", append(args, "--filter", "label="+runLabel, "--format", "{{"+idField+"}}\t{{.Label \""+runLabel+"\"}}")...).Output()
+		var ids []string
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			id, value, _ := strings.Cut(line, "\t")
+			if id != "" && stale(value) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
 	}
-	nets, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+runLabel).Output()
-	for _, n := range strings.Fields(string(nets)) {
+	if ids := list(".ID", "ps", "-a"); len(ids) > 0 {
+		_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
+	}
+	if ids := list(".Name", "volume", "ls"); len(ids) > 0 {
+		_ = exec.Command("docker", append([]string{"volume", "rm", "-f"}, ids...)...).Run()
+	}
+	for _, n := range list(".ID", "network", "ls") {
 		_ = exec.Command("docker", "network", "rm", n).Run()
 	}
 }
@@ -149,7 +176,7 @@ func teardown() {
 	if *keepHosts {
 		return
 	}
-	removeLeftovers()
+	removeLeftovers(true)
 	_ = os.RemoveAll(filepath.Dir(env.binDir))
 }
 
@@ -172,7 +199,7 @@ func startHost(t testing.TB, image string) *testHost {
 		_ = exec.Command("docker", "rm", "-f", "-v", name).Run()
 		_ = exec.Command("docker", "volume", "rm", "-f", name+"-docker").Run()
 	})
-	cmd := exec.Command("bash", filepath.Join(env.root, "integration/testhost/run.sh"), image, name, env.network, runLabel, env.pubKey)
+	cmd := exec.Command("bash", filepath.Join(env.root, "integration/testhost/run.sh"), image, name, env.network, runMark(), env.pubKey)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
