@@ -96,10 +96,13 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 				c.logf("warning: leave the swarm: %v", lerr)
 			}
 		}
-		if touched && ssh != nil {
-			c.logf("Rolling back the engine configuration on %s...", name)
-			if uerr := provision.Undo(rctx, c.runner(name, ssh)); uerr != nil {
-				c.logf("warning: rollback on the host: %v", uerr)
+		var se *provision.StepError
+		if touched && ssh != nil && (!errors.As(err, &se) || se.BackedUp) {
+			c.logf("Putting back the configuration %s found on the host...", name)
+			if r, rerr := provision.Restore(rctx, c.runner(name, ssh), name); rerr != nil {
+				c.logf("warning: rollback on the host: %v", rerr)
+			} else if r.Docker {
+				c.logf("Restarted dockerd on its earlier configuration.")
 			}
 		}
 		if ssh != nil {
@@ -159,6 +162,11 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	if err != nil {
 		return nil, err
 	}
+	stepName = ""
+	if err = c.checkHostFree(name, ep); err != nil {
+		return nil, err
+	}
+	stepName = "certificates"
 	ip := ep.IP
 	hosts := []string{ip, name}
 	if ep.PrivateIP != "" && ep.PrivateIP != ip {
@@ -213,6 +221,11 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	stepName = "save"
 	if err = c.Save(m); err != nil {
 		return nil, err
+	}
+	// Created: what the host held before is no longer needed. A backup
+	// left behind costs disk space only, so this is a warning.
+	if derr := provision.DiscardBackup(ctx, c.runner(name, ssh), name); derr != nil {
+		c.logf("warning: %v", derr)
 	}
 	c.logf("Docker is up and running on %s (%s).", name, dockerURL)
 	return m, nil

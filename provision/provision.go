@@ -67,8 +67,11 @@ type Options struct {
 // "provision NAME: STEP: cause".
 type StepError struct {
 	Machine string
-	Step    string // "check options", "detect os", "set hostname", "install docker", "write certificates", "configure docker" or "start docker"
+	Step    string // "check options", "detect os", "install docker", "back up", "set hostname", "write certificates", "configure docker" or "start docker"
 	Err     error
+	// BackedUp: the step failed after the host's configuration was
+	// recorded, so Restore puts it back.
+	BackedUp bool
 }
 
 // Error reads "provision NAME: STEP: cause".
@@ -81,7 +84,10 @@ func (e *StepError) Unwrap() error { return e.Err }
 
 // Provision provisions the host c is connected to. It can run again on a
 // provisioned host: Docker is reused and machine's files are rewritten.
-// Errors are *StepError.
+// Before it changes anything but Docker's installation, it records what it
+// will replace (BackedUpPaths, the states of docker.service and
+// docker.socket) on the host: the caller ends a provisioning with Restore
+// (to undo it) or DiscardBackup (to keep it). Errors are *StepError.
 func Provision(ctx context.Context, c Runner, opts Options) error {
 	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
 	if p.engine == nil {
@@ -97,16 +103,21 @@ func Provision(ctx context.Context, c Runner, opts Options) error {
 	}{
 		{"check options", p.check},
 		{"detect os", p.detect},
-		{"set hostname", p.setHostname},
+		// Docker is installed before the backup: a rollback leaves it
+		// installed, in the state its packages gave it.
 		{"install docker", p.installDocker},
+		{"back up", p.backup},
+		{"set hostname", p.setHostname},
 		{"write certificates", p.writeCerts},
 		{"configure docker", p.configureDocker},
 		{"start docker", p.startDocker},
 	}
+	backedUp := false
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
-			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err}
+			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
 		}
+		backedUp = backedUp || s.name == "back up"
 	}
 	return nil
 }

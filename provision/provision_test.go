@@ -78,6 +78,8 @@ func step(c provisiontest.Call) string {
 		return "write " + c.Path
 	case strings.Contains(c.Cmd, "@@machine:os-release"):
 		return "probe host"
+	case strings.Contains(c.Cmd, provision.BackupRoot):
+		return "back up"
 	case strings.Contains(c.Cmd, "@@machine:dockerd"):
 		return "probe docker"
 	case strings.Contains(c.Cmd, "hostname"):
@@ -119,7 +121,7 @@ func TestProvisionFreshHost(t *testing.T) {
 	}
 
 	want := []string{
-		"probe host", "set hostname", "install docker", "probe docker",
+		"probe host", "install docker", "probe docker", "back up", "set hostname",
 		"write " + provision.RemoteCACertPath, "write " + provision.RemoteServerCertPath, "write " + provision.RemoteServerKeyPath,
 		"write " + provision.DropInPath, "restart docker",
 	}
@@ -136,17 +138,20 @@ func TestProvisionFreshHost(t *testing.T) {
 			t.Errorf("%s: not run with sudo for a non-root user: %q", step(c), c.Cmd)
 		}
 	}
-	setHost := calls[1]
+	setHost := calls[4]
 	if !strings.Contains(setHost.Cmd, "hostnamectl set-hostname n1") || !strings.Contains(setHost.Cmd, "cat > /etc/hosts") || strings.Contains(setHost.Cmd, "sed -i") {
 		t.Errorf("hostname command = %q", setHost.Cmd)
 	}
 	if wantHosts := "127.0.0.1\tlocalhost\n127.0.1.1 n1\n::1\tlocalhost ip6-localhost ip6-loopback\n"; setHost.Stdin != wantHosts {
 		t.Errorf("new /etc/hosts = %q, want %q", setHost.Stdin, wantHosts)
 	}
-	if !strings.Contains(calls[2].Cmd, "DEBIAN_FRONTEND=noninteractive") {
-		t.Errorf("install command = %q", calls[2].Cmd)
+	if !strings.Contains(calls[1].Cmd, "DEBIAN_FRONTEND=noninteractive") {
+		t.Errorf("install command = %q", calls[1].Cmd)
 	}
-	for _, c := range calls[4:7] {
+	if !strings.Contains(calls[3].Cmd, "NAME=n1") {
+		t.Errorf("backup command = %q", calls[3].Cmd)
+	}
+	for _, c := range calls[5:8] {
 		wantMode := map[string]uint32{provision.RemoteServerKeyPath: 0o600}[c.Path]
 		if wantMode == 0 {
 			wantMode = 0o644
@@ -156,10 +161,10 @@ func TestProvisionFreshHost(t *testing.T) {
 		}
 	}
 	wantDropIn, _ := provision.RenderDropIn(opts, "/usr/sbin/dockerd")
-	if calls[7].Data != wantDropIn {
-		t.Errorf("drop-in:\n%s\nwant:\n%s", calls[7].Data, wantDropIn)
+	if calls[8].Data != wantDropIn {
+		t.Errorf("drop-in:\n%s\nwant:\n%s", calls[8].Data, wantDropIn)
 	}
-	if !strings.Contains(calls[8].Cmd, "systemctl stop docker.service && systemctl restart docker.socket && systemctl start docker.service") {
+	if !strings.Contains(calls[9].Cmd, "systemctl stop docker.service && systemctl restart docker.socket && systemctl start docker.service") {
 		t.Errorf("start command = %q", calls[8].Cmd)
 	}
 	for _, line := range []string{"Detected Debian GNU/Linux 12 (bookworm)", "Setting the hostname to n1...", "Installing Docker from the debian packages...", "Copying certificates...", "Starting Docker...", "Waiting for Docker"} {
@@ -180,7 +185,7 @@ func TestProvisionDockerPresent(t *testing.T) {
 		t.Fatalf("Provision: %v", err)
 	}
 	want := []string{
-		"probe host",
+		"probe host", "back up",
 		"write " + provision.RemoteCACertPath, "write " + provision.RemoteServerCertPath, "write " + provision.RemoteServerKeyPath,
 		"write " + provision.DropInPath, "restart docker",
 	}
@@ -188,10 +193,10 @@ func TestProvisionDockerPresent(t *testing.T) {
 		t.Errorf("steps:\n got %q\nwant %q", got, want)
 	}
 	calls := r.Calls()
-	if !strings.HasPrefix(calls[5].Cmd, "sh -c ") {
-		t.Errorf("root command wrapped with sudo: %q", calls[5].Cmd)
+	if !strings.HasPrefix(calls[6].Cmd, "sh -c ") {
+		t.Errorf("root command wrapped with sudo: %q", calls[6].Cmd)
 	}
-	dropIn := calls[4].Data
+	dropIn := calls[5].Data
 	if !strings.Contains(dropIn, "ExecStart=/usr/bin/dockerd -H tcp://0.0.0.0:2376 -H unix:///var/run/docker.sock --tlsverify") {
 		t.Errorf("drop-in for a host without docker.socket:\n%s", dropIn)
 	}
@@ -274,7 +279,7 @@ func TestProvisionStepFailures(t *testing.T) {
 		},
 		{
 			name: "hosts not writable",
-			host: fakeHost{uid: "1000", hostname: "debian", osRelease: bookworm, hosts: debianHosts},
+			host: fakeHost{uid: "1000", hostname: "debian", osRelease: bookworm, hosts: debianHosts, dockerd: "/usr/sbin/dockerd", units: allUnits},
 			setup: func(r *provisiontest.Runner) {
 				r.On("hostnamectl", provisiontest.Response{Status: 1, Stderr: "sudo: a password is required"})
 			},
@@ -386,29 +391,4 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-func TestUndo(t *testing.T) {
-	r := &provisiontest.Runner{}
-	if err := provision.Undo(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
-	calls := r.Calls()
-	if len(calls) != 1 {
-		t.Fatalf("calls = %q", steps(r))
-	}
-	s := script(calls[0].Cmd)
-	for _, want := range []string{"rm -f " + provision.DropInPath, provision.RemoteServerKeyPath, "systemctl daemon-reload", "systemctl restart docker.service", "sudo -n sh -c"} {
-		if !strings.Contains(s, want) && !strings.Contains(calls[0].Cmd, want) {
-			t.Errorf("undo command lacks %q:\n%s", want, calls[0].Cmd)
-		}
-	}
-
-	r = &provisiontest.Runner{}
-	r.On("daemon-reload", provisiontest.Response{Status: 1, Stderr: "sudo: a password is required"})
-	err := provision.Undo(t.Context(), r)
-	var exit *sshclient.ExitError
-	if !errors.As(err, &exit) || !strings.Contains(err.Error(), "undo provisioning") || !strings.Contains(err.Error(), "a password is required") {
-		t.Errorf("Undo error = %v", err)
-	}
 }
