@@ -52,7 +52,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Error:", err)
 		return 1
 	}
-	if err := app.RunContext(ctx, args); err != nil {
+	err := app.RunContext(ctx, args)
+	if err == nil && env.notFound != nil {
+		err = env.notFound
+	}
+	if err != nil {
 		if code, ok := err.(exitCode); ok {
 			return int(code)
 		}
@@ -75,6 +79,8 @@ type cliEnv struct {
 	args   []string
 	client *libmachine.Client
 	flags  *driverFlagsCache
+	// notFound is set when the command line names no command of ours.
+	notFound error
 }
 
 // machine returns the libmachine client for the store the flags chose.
@@ -145,9 +151,14 @@ func newApp(env *cliEnv) *cli.App {
 			versionCommand(env),
 		},
 		OnUsageError: usageError,
+		// Recorded for run to report: exiting here would end a test that
+		// runs commands in-process.
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(env.stderr, "Error: %q is not a machine command; see `machine --help`\n", name)
-			os.Exit(1)
+			if parent := c.Command; parent != nil && parent.Name != "" && parent.Name != c.App.Name && parent.Name != "help" {
+				env.notFound = fmt.Errorf("%q is not a %q subcommand; see `machine %s --help`", name, parent.Name, parent.Name)
+				return
+			}
+			env.notFound = fmt.Errorf("%q is not a machine command; see `machine --help`", name)
 		},
 	}
 	for _, cmd := range app.Commands {

@@ -19,7 +19,10 @@ func sshCommand(env *cliEnv) *cli.Command {
 			name := defaultMachine
 			if len(args) > 0 {
 				if args[0] == "--help" || args[0] == "-h" {
-					return cli.ShowCommandHelp(c, "ssh")
+					// Not cli.ShowCommandHelp(c, "ssh"): inside a command it
+					// looks "ssh" up among ssh's own subcommands.
+					cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, c.Command)
+					return nil
 				}
 				name, args = args[0], args[1:]
 			}
