@@ -41,11 +41,18 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// run executes one command line and returns the exit status.
+// run executes one command line, reading the process's stdin, and returns
+// the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, os.Stdin, stdout, stderr)
+}
+
+// runWith executes one command line with the given stdin and returns the
+// exit status.
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := &cliEnv{stdout: stdout, stderr: stderr, args: args}
+	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
 	defer env.close()
 	app := newApp(env)
 	if err := env.addDriverFlags(ctx, app, args); err != nil {
@@ -74,6 +81,8 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 
 // cliEnv is the state one command line shares between its parts.
 type cliEnv struct {
+	// stdin is where rm reads its answer: os.Stdin but in tests.
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// args is the command line as typed.
 	args   []string
@@ -151,8 +160,8 @@ func newApp(env *cliEnv) *cli.App {
 			versionCommand(env),
 		},
 		OnUsageError: usageError,
-		// Recorded for run to report: exiting here would end a test that
-		// runs commands in-process.
+		// Recorded for runWith to report: exiting here would end a test
+		// that runs commands in-process.
 		CommandNotFound: func(c *cli.Context, name string) {
 			if parent := c.Command; parent != nil && parent.Name != "" && parent.Name != c.App.Name && parent.Name != "help" {
 				env.notFound = fmt.Errorf("%q is not a %q subcommand; see `machine %s --help`", name, parent.Name, parent.Name)

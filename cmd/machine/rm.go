@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -35,7 +36,7 @@ func rmCommand(env *cliEnv) *cli.Command {
 					return err
 				}
 				if !ok {
-					return fmt.Errorf("nothing removed")
+					return fmt.Errorf("not confirmed: nothing removed (pass -y to remove without asking)")
 				}
 			}
 			var errs []error
@@ -51,14 +52,45 @@ func rmCommand(env *cliEnv) *cli.Command {
 	}
 }
 
-// confirm asks on the terminal before removing; without a terminal it
-// refuses and says to pass -y.
+// confirm asks before removing, as docker-machine does: the question goes
+// to stderr and the answer is read from stdin, a terminal or not, so that
+// `echo y | machine rm NAME` confirms. y or yes (any case) confirms; n, no
+// or an empty line declines; anything else asks again. The end of stdin
+// without an answer declines, with an error saying so.
 func confirm(env *cliEnv, list []string) (bool, error) {
-	if !term.IsTerminal(int(os.Stdin.Fd())) {
-		return false, fmt.Errorf("rm needs confirmation and stdin is not a terminal; pass -y to remove %s", strings.Join(list, ", "))
+	fmt.Fprintf(env.stderr, "About to remove %s\nWARNING: This action will delete both local reference and remote instance.\n", strings.Join(list, ", "))
+	in := bufio.NewReader(env.stdin)
+	for {
+		fmt.Fprint(env.stderr, "Are you sure? (y/n): ")
+		line, err := in.ReadString('\n')
+		// A terminal echoes the answer's newline; otherwise end the prompt's
+		// line here so that what follows starts on a line of its own.
+		if err != nil || !isTerminal(env.stdin) {
+			fmt.Fprintln(env.stderr)
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, fmt.Errorf("read the answer: %w", err)
+		}
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true, nil
+		case "n", "no":
+			return false, nil
+		case "":
+			if err != nil && line == "" {
+				return false, fmt.Errorf("no answer on stdin: nothing removed (pass -y to remove without asking)")
+			}
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("answer %q is neither y nor n: nothing removed", strings.TrimSpace(line))
+		}
+		fmt.Fprintln(env.stderr, "Please answer y or n.")
 	}
-	fmt.Fprintf(env.stderr, "About to remove %s\nWARNING: This action will delete both local reference and remote instance.\nAre you sure? (y/n): ", strings.Join(list, ", "))
-	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes", nil
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

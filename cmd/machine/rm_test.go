@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// storeWith makes a store holding generic machines (the test config, which
+// points at an address nothing answers on; removing a generic machine does
+// not contact it).
+func storeWith(t *testing.T, names ...string) string {
+	t.Helper()
+	cfg, err := os.ReadFile(filepath.Join("testdata", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := t.TempDir()
+	for _, n := range names {
+		dir := filepath.Join(store, "machines", n)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		c := strings.ReplaceAll(string(cfg), `"n1"`, `"`+n+`"`)
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return store
+}
+
+func exists(t *testing.T, store, name string) bool {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(store, "machines", name))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// errorLines returns the lines of stderr that start with "Error".
+func errorLines(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "Error") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestRmConfirm: rm without -y asks on stderr and reads the answer from
+// stdin, a terminal or not; only y or yes removes.
+func TestRmConfirm(t *testing.T) {
+	const warning = "About to remove n1, n2\nWARNING: This action will delete both local reference and remote instance.\n"
+	tests := []struct {
+		name    string
+		stdin   string
+		removed bool
+		err     string // the Error line's text when not removed
+	}{
+		{"y", "y\n", true, ""},
+		{"yes", "yes\n", true, ""},
+		{"Y", "Y\n", true, ""},
+		{"YES without a newline", "YES", true, ""},
+		{"spaces around", "  y \n", true, ""},
+		{"n", "n\n", false, "not confirmed"},
+		{"no", "no\n", false, "not confirmed"},
+		{"empty line", "\n", false, "not confirmed"},
+		{"EOF", "", false, "no answer on stdin"},
+		{"garbage then EOF", "maybe\n", false, "no answer on stdin"},
+		{"garbage without a newline", "maybe", false, `answer "maybe" is neither y nor n`},
+		{"garbage then y", "maybe\ny\n", true, ""},
+		{"garbage then n", "sure\nn\n", false, "not confirmed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store := storeWith(t, "n1", "n2")
+			var stdout, stderr bytes.Buffer
+			code := runWith([]string{"machine", "-s", store, "rm", "n1", "n2"}, strings.NewReader(tc.stdin), &stdout, &stderr)
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q", stdout.String())
+			}
+			// The answer is not echoed from a pipe: the prompt's line ends
+			// before anything else is printed.
+			if !strings.HasPrefix(stderr.String(), warning+"Are you sure? (y/n): \n") {
+				t.Errorf("stderr does not start with the question:\n%s", stderr.String())
+			}
+			for _, n := range []string{"n1", "n2"} {
+				if got := exists(t, store, n); got == tc.removed {
+					t.Errorf("%s exists = %v after answer %q", n, got, tc.stdin)
+				}
+			}
+			errs := errorLines(stderr.String())
+			if tc.removed {
+				if code != 0 || len(errs) != 0 {
+					t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+				}
+				if !strings.Contains(stderr.String(), "Successfully removed n1\nSuccessfully removed n2\n") {
+					t.Errorf("stderr lacks the removals:\n%s", stderr.String())
+				}
+				return
+			}
+			if code == 0 || len(errs) != 1 || !strings.Contains(errs[0], tc.err) || !strings.Contains(errs[0], "nothing removed") {
+				t.Errorf("exit %d, want non-zero and one Error line with %q and \"nothing removed\":\n%s", code, tc.err, stderr.String())
+			}
+		})
+	}
+}
