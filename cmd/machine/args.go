@@ -49,3 +49,29 @@ func (e *cliEnv) oneMachine(c *cli.Context) (*libmachine.Client, string, error) 
 	}
 	return api, name, nil
 }
+
+// joinErrors joins the errors of a command that went through several
+// machines into one error on one line, so that it prints as one "Error:"
+// line; errors.Is and errors.As see each of them. It returns nil for none.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return multiError(errs)
+}
+
+// multiError is several errors on one line.
+type multiError []error
+
+func (m multiError) Error() string {
+	msgs := make([]string, len(m))
+	for i, err := range m {
+		msgs[i] = oneLine(err.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (m multiError) Unwrap() []error { return m }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -26,7 +25,7 @@ func ipCommand(env *cliEnv) *cli.Command {
 				}
 				fmt.Fprintln(env.stdout, ep.IP)
 			}
-			return errors.Join(errs...)
+			return joinErrors(errs)
 		},
 	}
 }

@@ -47,7 +47,7 @@ func rmCommand(env *cliEnv) *cli.Command {
 				}
 				fmt.Fprintf(env.stderr, "Successfully removed %s\n", name)
 			}
-			return errors.Join(errs...)
+			return joinErrors(errs)
 		},
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,8 +10,8 @@ import (
 )
 
 // storeWith makes a store holding generic machines (the test config, which
-// points at an address nothing answers on; removing a generic machine does
-// not contact it).
+// points at addresses nothing answers on, 10.0.0.5 for the first name,
+// 10.0.0.6 for the next...; removing a generic machine does not contact it).
 func storeWith(t *testing.T, names ...string) string {
 	t.Helper()
 	cfg, err := os.ReadFile(filepath.Join("testdata", "config.json"))
@@ -18,12 +19,13 @@ func storeWith(t *testing.T, names ...string) string {
 		t.Fatal(err)
 	}
 	store := t.TempDir()
-	for _, n := range names {
+	for i, n := range names {
 		dir := filepath.Join(store, "machines", n)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		c := strings.ReplaceAll(string(cfg), `"n1"`, `"`+n+`"`)
+		c = strings.ReplaceAll(c, `"10.0.0.5"`, fmt.Sprintf(`"10.0.0.%d"`, 5+i))
 		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(c), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -105,6 +107,97 @@ func TestRmConfirm(t *testing.T) {
 			}
 			if code == 0 || len(errs) != 1 || !strings.Contains(errs[0], tc.err) || !strings.Contains(errs[0], "nothing removed") {
 				t.Errorf("exit %d, want non-zero and one Error line with %q and \"nothing removed\":\n%s", code, tc.err, stderr.String())
+			}
+		})
+	}
+}
+
+// TestRmSeveral: rm goes through every name; the names that fail make one
+// Error line together and the others are removed.
+func TestRmSeveral(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		removed []string
+		kept    []string
+		errs    []string
+	}{
+		{"all there", []string{"a", "b"}, []string{"a", "b"}, []string{"c"}, nil},
+		{"one missing", []string{"a", "ghost", "b"}, []string{"a", "b"}, []string{"c"}, []string{`"ghost" does not exist`}},
+		{"two missing", []string{"ghost1", "c", "ghost2"}, []string{"c"}, []string{"a", "b"}, []string{`"ghost1" does not exist`, `"ghost2" does not exist`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store := storeWith(t, "a", "b", "c")
+			var stdout, stderr bytes.Buffer
+			code := runWith(append([]string{"machine", "-s", store, "rm", "-y"}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+			for _, n := range tc.removed {
+				if exists(t, store, n) {
+					t.Errorf("%s not removed", n)
+				}
+				if !strings.Contains(stderr.String(), "Successfully removed "+n+"\n") {
+					t.Errorf("stderr does not report %s removed:\n%s", n, stderr.String())
+				}
+			}
+			for _, n := range tc.kept {
+				if !exists(t, store, n) {
+					t.Errorf("%s removed", n)
+				}
+			}
+			errs := errorLines(stderr.String())
+			if len(tc.errs) == 0 {
+				if code != 0 || len(errs) != 0 {
+					t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+				}
+				return
+			}
+			if code == 0 || len(errs) != 1 {
+				t.Fatalf("exit %d, want non-zero and one Error line:\n%s", code, stderr.String())
+			}
+			for _, want := range tc.errs {
+				if !strings.Contains(errs[0], want) {
+					t.Errorf("Error line lacks %q: %s", want, errs[0])
+				}
+			}
+		})
+	}
+}
+
+// TestIPSeveral: ip prints one address per line in the order of the names;
+// the names that fail make one Error line and the others are still printed.
+func TestIPSeveral(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stdout string
+		errs   []string
+	}{
+		{"in order", []string{"c", "a", "b"}, "10.0.0.7\n10.0.0.5\n10.0.0.6\n", nil},
+		{"one missing", []string{"b", "ghost", "a"}, "10.0.0.6\n10.0.0.5\n", []string{`"ghost" does not exist`}},
+		{"two missing", []string{"ghost1", "c", "ghost2"}, "10.0.0.7\n", []string{`"ghost1" does not exist`, `"ghost2" does not exist`}},
+	}
+	store := storeWith(t, "a", "b", "c")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"machine", "-s", store, "ip"}, tc.args...), &stdout, &stderr)
+			if stdout.String() != tc.stdout {
+				t.Errorf("stdout = %q, want %q", stdout.String(), tc.stdout)
+			}
+			errs := errorLines(stderr.String())
+			if len(tc.errs) == 0 {
+				if code != 0 || stderr.Len() != 0 {
+					t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+				}
+				return
+			}
+			if code == 0 || len(errs) != 1 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+				t.Fatalf("exit %d, want non-zero and one Error line:\n%s", code, stderr.String())
+			}
+			for _, want := range tc.errs {
+				if !strings.Contains(errs[0], want) {
+					t.Errorf("Error line lacks %q: %s", want, errs[0])
+				}
 			}
 		})
 	}
