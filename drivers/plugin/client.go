@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,8 @@ const defaultStartTimeout = 30 * time.Second
 type Client struct {
 	pc *plugin.Client // nil when not made by Launch
 	cc grpc.ClientConnInterface
+	// lifeline is the write end of the plugin's lifeline pipe.
+	lifeline *os.File
 }
 
 // Launch starts the plugin process cmd and connects to it. ctx bounds the
@@ -44,6 +47,10 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger hclog.Logger) (*Client, e
 	timeout := defaultStartTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
+	}
+	lifeline, err := attachLifeline(cmd)
+	if err != nil {
+		return nil, err
 	}
 	named := logger.Named(filepath.Base(cmd.Path))
 	debugWriter := func(stream string) *hclogWriter { return &hclogWriter{named.Named(stream)} }
@@ -65,20 +72,29 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger hclog.Logger) (*Client, e
 	done := make(chan result, 1)
 	go func() {
 		c, err := connect(pc)
+		// The plugin has its copy of the read end now (or never will).
+		lifeline.child.Close()
 		done <- result{c, err}
 	}()
 	select {
 	case r := <-done:
 		if r.err != nil {
-			pc.Kill()
+			// Not waited for: Kill waits for the process's output to end,
+			// which a child it left behind may hold open.
+			go func() {
+				pc.Kill()
+				lifeline.parent.Close()
+			}()
 			return nil, r.err
 		}
+		r.c.lifeline = lifeline.parent
 		return r.c, nil
 	case <-ctx.Done():
 		// go-plugin cannot interrupt a start; clean up once it ends.
 		go func() {
 			<-done
 			pc.Kill()
+			lifeline.parent.Close()
 		}()
 		return nil, ctx.Err()
 	}
@@ -104,6 +120,9 @@ func connect(pc *plugin.Client) (*Client, error) {
 func (c *Client) Close() {
 	if c.pc != nil {
 		c.pc.Kill()
+	}
+	if c.lifeline != nil {
+		c.lifeline.Close()
 	}
 }
 

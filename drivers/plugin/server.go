@@ -26,8 +26,15 @@ const configTrailer = "machine-config-bin"
 // call. Logs go to stderr, which the host reads; what the driver writes to
 // stdout once Serve runs goes to the host's logger, never to its stdout.
 // Nothing may be written to stdout before Serve: its first line is the
-// go-plugin handshake.
+// go-plugin handshake. The process exits when the host that started it ends,
+// however it ends (see lifeline.go).
 func Serve(factory func() drivers.Driver) {
+	// The host is gone (killed, even by SIGKILL): nothing will read this
+	// driver's answers, so stop whatever it is doing.
+	watchLifeline(func() {
+		fmt.Fprintln(os.Stderr, "driver plugin: the machine command that started this driver has ended; exiting")
+		os.Exit(2)
+	})
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         pluginSet(factory),
