@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -323,40 +322,34 @@ mkdir -p /home/deploy/.ssh && cp /root/.ssh/authorized_keys /home/deploy/.ssh/ &
 // TestCreateInterrupted: a Ctrl-C (SIGINT) or a SIGTERM sent to the whole
 // process group, as a terminal or a service manager does, during
 // provisioning rolls the create back, with the driver still there to help.
+// The error proves the signal arrived while provisioning ran: it names the
+// provisioning step and the signal, not an earlier failure.
 func TestCreateInterrupted(t *testing.T) {
 	h := startHost(t, dockerImage)
 	m := newCLI(t)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(env.bin, "-s", m.store, "create", "-d", "generic", "--generic-ip-address", h.IP,
-				"--generic-ssh-key", env.keyPath, "i1")
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			stderr, err := cmd.StderrPipe()
-			if err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		sig   syscall.Signal
+		cause string
+	}{{syscall.SIGINT, "interrupt"}, {syscall.SIGTERM, "terminated"}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			log, err := createAndSignal(t, m, h, "i1", "Configuring Docker", tc.sig)
+			if err == nil {
+				t.Fatalf("interrupted create exited 0:\n%s", log)
 			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			var log strings.Builder
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				log.WriteString(sc.Text() + "\n")
-				if strings.HasPrefix(sc.Text(), "Configuring Docker") {
-					if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
-						t.Fatal(err)
-					}
+			var errLine string
+			for _, l := range strings.Split(log, "\n") {
+				if strings.HasPrefix(l, "Error: ") {
+					errLine = l
 				}
 			}
-			err = cmd.Wait()
-			if err == nil {
-				t.Fatalf("interrupted create exited 0:\n%s", log.String())
+			if !strings.Contains(errLine, "provision i1: ") || !strings.Contains(errLine, tc.cause) {
+				t.Errorf("error line %q does not name the provisioning step and the %s signal:\n%s", errLine, tc.cause, log)
 			}
-			if !strings.Contains(log.String(), "Error: ") || strings.Contains(log.String(), "panic") || strings.Contains(log.String(), "warning:") {
-				t.Errorf("interrupted create's output:\n%s", log.String())
+			if strings.Contains(log, "panic") || strings.Contains(log, "warning:") {
+				t.Errorf("interrupted create's output:\n%s", log)
 			}
 			if _, err := os.Stat(filepath.Join(m.store, "machines", "i1")); !os.IsNotExist(err) {
-				t.Errorf("interrupted create left i1 in the store: %v\n%s", err, log.String())
+				t.Errorf("interrupted create left i1 in the store: %v\n%s", err, log)
 			}
 			if out := h.exec(t, "ls /etc/systemd/system/docker.service.d/ 2>/dev/null | wc -l"); strings.TrimSpace(out) != "0" {
 				t.Errorf("interrupted create left its drop-in on the host")
