@@ -86,6 +86,12 @@ func setup() (int, error) {
 	if out, err := fake.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("go build machine-driver-fake: %v\n%s", err, out)
 	}
+	// A third-party driver that provisions real hosts: machine-driver-ext.
+	ext := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "machine-driver-ext"), "./integration/testdata/machine-driver-ext")
+	ext.Dir = env.root
+	if out, err := ext.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("go build machine-driver-ext: %v\n%s", err, out)
+	}
 	if err := makeKey(dir); err != nil {
 		return 1, err
 	}
