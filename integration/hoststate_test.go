@@ -157,9 +157,11 @@ func running(pid int) bool {
 }
 
 // TestCreateKilled: a create killed with SIGKILL while it provisions leaves
-// no driver process running.
+// no driver process running, and an rm of the half-made machine puts the
+// host back as it was.
 func TestCreateKilled(t *testing.T) {
 	h := startHost(t, dockerImage)
+	before := hostState(t, h)
 	m := newCLI(t)
 	cmd := exec.Command(env.bin, "-s", m.store, "create", "-d", "generic", "--generic-ip-address", h.IP,
 		"--generic-ssh-key", env.keyPath, "k1")
@@ -198,5 +200,15 @@ func TestCreateKilled(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+	if after := hostState(t, h); after == before {
+		t.Fatalf("the killed create had changed nothing on the host yet; the test proves nothing:\n%s", after)
+	}
+	r := m.ok(t, "rm", "-y", "k1")
+	if !strings.Contains(r.Stderr, "did not finish") {
+		t.Errorf("rm did not say it restores the host:\n%s", r.Stderr)
+	}
+	if after := hostState(t, h); after != before {
+		t.Errorf("host after rm of the killed create:\n%s\nwas:\n%s", after, before)
 	}
 }

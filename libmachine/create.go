@@ -206,6 +206,11 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	if err != nil {
 		return nil, err
 	}
+	// Marks the machine as half-made until the create ends, so that an rm
+	// after a killed create puts the host back (see Remove).
+	if err = fsutil.WriteFileAtomic(c.Store.MachinePath(name, store.ProvisioningFile), nil, 0o600); err != nil {
+		return nil, err
+	}
 	touched = true
 	stepName = "" // provision's errors name their step
 	if err = provision.Provision(ctx, c.runner(name, ssh), popts); err != nil {
@@ -226,6 +231,9 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	// left behind costs disk space only, so this is a warning.
 	if derr := provision.DiscardBackup(ctx, c.runner(name, ssh), name); derr != nil {
 		c.logf("warning: %v", derr)
+	}
+	if rerr := os.Remove(c.Store.MachinePath(name, store.ProvisioningFile)); rerr != nil {
+		c.logf("warning: %v", rerr)
 	}
 	c.logf("Docker is up and running on %s (%s).", name, dockerURL)
 	return m, nil

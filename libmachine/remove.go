@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/machine-cli/machine/libmachine/store"
+	"github.com/machine-cli/machine/provision"
 )
 
 // Remove deletes a machine: the driver removes what it made, then the
@@ -35,6 +37,7 @@ func (c *Client) Remove(ctx context.Context, name string, force bool) error {
 		}
 		c.logf("warning: remove %s: %v; removing it anyway (-f)", name, err)
 	}
+	c.restoreUnfinished(ctx, m)
 	if err := m.Driver.Remove(ctx); err != nil {
 		if !force {
 			return fmt.Errorf("remove %s: driver: %w (use -f to remove it from the store anyway)", name, err)
@@ -45,4 +48,24 @@ func (c *Client) Remove(ctx context.Context, name string, force bool) error {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	return nil
+}
+
+// restoreUnfinished puts back the host configuration of a machine whose
+// create was killed while it provisioned (it left store.ProvisioningFile):
+// what the host held before is still recorded there. Failing that, rm goes
+// on, with a warning.
+func (c *Client) restoreUnfinished(ctx context.Context, m *Machine) {
+	if _, err := os.Stat(c.Store.MachinePath(m.Name, store.ProvisioningFile)); err != nil {
+		return
+	}
+	c.logf("%s's create did not finish; putting back the configuration it found on the host...", m.Name)
+	ssh, err := c.SSH(ctx, m)
+	if err != nil {
+		c.logf("warning: %s: the host's configuration was not put back: %v", m.Name, err)
+		return
+	}
+	defer ssh.Close()
+	if _, err := provision.Restore(ctx, c.runner(m.Name, ssh), m.Name); err != nil {
+		c.logf("warning: %s: %v", m.Name, err)
+	}
 }

@@ -47,6 +47,10 @@ const (
 	SSHKeyEd25519File = "id_ed25519"
 	// LockFile is a machine's lock file (see Store.Lock).
 	LockFile = ".lock"
+	// ProvisioningFile marks a machine whose create is provisioning its
+	// host; it outlives a create that was killed, telling rm to put the
+	// host's configuration back.
+	ProvisioningFile = ".provisioning"
 )
 
 // EnvStoragePath is the environment variable naming the store root, as in
