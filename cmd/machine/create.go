@@ -222,13 +222,21 @@ func cliFlag(f drivers.Flag) cli.Flag {
 	case drivers.FlagBool:
 		return &cli.BoolFlag{Name: f.Name, Usage: f.Usage, EnvVars: envs}
 	case drivers.FlagStringSlice:
-		return &cli.StringSliceFlag{Name: f.Name, Usage: f.Usage, EnvVars: envs, Value: cli.NewStringSlice(f.DefaultSlice...)}
+		// Its variable is read by driverOptions, which splits it on commas:
+		// the app takes flag values whole.
+		usage := f.Usage
+		if f.EnvVar != "" {
+			usage += " [$" + f.EnvVar + "]"
+		}
+		return &cli.StringSliceFlag{Name: f.Name, Usage: usage, Value: cli.NewStringSlice(f.DefaultSlice...)}
 	default:
 		return &cli.StringFlag{Name: f.Name, Usage: f.Usage, EnvVars: envs, Value: f.Default}
 	}
 }
 
-// driverOptions collects the values of the driver's flags.
+// driverOptions collects the values of the driver's flags. A list flag not
+// given on the command line takes its environment variable split on commas,
+// as docker-machine's.
 func driverOptions(c *cli.Context, flags []drivers.Flag) drivers.Options {
 	o := drivers.Options{}
 	for _, f := range flags {
@@ -239,6 +247,13 @@ func driverOptions(c *cli.Context, flags []drivers.Flag) drivers.Options {
 			o[f.Name] = c.Bool(f.Name)
 		case drivers.FlagStringSlice:
 			o[f.Name] = c.StringSlice(f.Name)
+			if v := os.Getenv(f.EnvVar); f.EnvVar != "" && v != "" && !c.IsSet(f.Name) {
+				var list []string
+				for _, s := range strings.Split(v, ",") {
+					list = append(list, strings.TrimSpace(s))
+				}
+				o[f.Name] = list
+			}
 		default:
 			o[f.Name] = c.String(f.Name)
 		}

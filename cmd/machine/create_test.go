@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/machine-cli/machine/drivers"
 )
 
 func TestScanDriver(t *testing.T) {
@@ -47,5 +52,56 @@ func TestReadHostKey(t *testing.T) {
 	}
 	if _, err := readHostKey("/nonexistent/hostkey.pub"); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+// TestListFlags: a repeatable flag takes each value whole (commas and all),
+// as docker-machine's; a driver's list flag given by its environment
+// variable is split on commas.
+func TestListFlags(t *testing.T) {
+	flags := []drivers.Flag{{Name: "fake-list", Kind: drivers.FlagStringSlice, EnvVar: "FAKE_LIST", DefaultSlice: []string{"a", "b"}}}
+	tests := []struct {
+		name      string
+		args      []string
+		env       string
+		engineEnv []string
+		list      []string
+	}{
+		{"defaults", nil, "", nil, []string{"a", "b"}},
+		{"commas kept", []string{"--engine-env", "NO_PROXY=localhost,127.0.0.1", "--fake-list", "x,y"}, "", []string{"NO_PROXY=localhost,127.0.0.1"}, []string{"x,y"}},
+		{"repeated", []string{"--engine-env", "A=1", "--engine-env", "B=2", "--fake-list", "x", "--fake-list", "y"}, "", []string{"A=1", "B=2"}, []string{"x", "y"}},
+		{"environment split", nil, "p, q", nil, []string{"p", "q"}},
+		{"flag over environment", []string{"--fake-list", "x"}, "p,q", nil, []string{"x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("FAKE_LIST", tc.env)
+			var stdout, stderr bytes.Buffer
+			app := newApp(&cliEnv{stdout: &stdout, stderr: &stderr})
+			var engineEnv []string
+			var opts drivers.Options
+			for _, cmd := range app.Commands {
+				if cmd.Name != "create" {
+					continue
+				}
+				for _, f := range flags {
+					cmd.Flags = append(cmd.Flags, cliFlag(f))
+				}
+				cmd.Action = func(c *cli.Context) error {
+					engineEnv = c.StringSlice("engine-env")
+					opts = driverOptions(c, flags)
+					return nil
+				}
+			}
+			if err := app.Run(append(append([]string{"machine", "create"}, tc.args...), "n1")); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			if !slices.Equal(engineEnv, tc.engineEnv) {
+				t.Errorf("engine-env = %q, want %q", engineEnv, tc.engineEnv)
+			}
+			if got, _ := opts["fake-list"].([]string); !slices.Equal(got, tc.list) {
+				t.Errorf("fake-list = %q, want %q", opts["fake-list"], tc.list)
+			}
+		})
 	}
 }

@@ -138,7 +138,12 @@ func newApp(env *cliEnv) *cli.App {
 		Writer:               env.stdout,
 		ErrWriter:            env.stderr,
 		EnableBashCompletion: true,
-		HideVersion:          false,
+		// A repeatable flag takes each value whole, as docker-machine's:
+		// --engine-env NO_PROXY=a,b is one variable, not "NO_PROXY=a" and
+		// "b". (Driver flags from the environment are split on commas by
+		// driverOptions, as docker-machine splits them.)
+		DisableSliceFlagSeparator: true,
+		HideVersion:               false,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "storage-path", Aliases: []string{"s"}, Usage: "configures storage path", EnvVars: []string{"MACHINE_STORAGE_PATH"}},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug mode", EnvVars: []string{"MACHINE_DEBUG"}},
