@@ -39,9 +39,11 @@
 //     at a prompt (not when run through the FOR /f of the hint), and an empty
 //     value unsets the variable, as cmd's SET does.
 //   - tcsh: a value holding any of $ ` " \ ! is put in single quotes, like
-//     bash; Set refuses line breaks. A ! in a value pasted at an interactive
-//     prompt is still subject to history expansion.
-//   - emacs: \ and " are escaped with a backslash in the Lisp string.
+//     bash, and each ! in it is written '\!' (closing and reopening the
+//     quotes), since tcsh expands history even inside single quotes and in
+//     sourced files and eval; Set refuses line breaks.
+//   - emacs: \ and " are escaped with a backslash in the Lisp string, and a
+//     newline or carriage return is written \n or \r.
 //
 // For example, in bash:
 //
@@ -53,6 +55,18 @@
 // The POSIX hint is docker-machine's `eval $(machine env n1)`, whose unquoted
 // command substitution squeezes runs of blanks and newlines inside values
 // into single spaces; `eval "$(machine env n1)"` keeps every value exactly.
+// tcsh's eval `machine env n1` squeezes blanks the same way and also expands
+// braces in values ({a,b}, even {a}); `source` of the saved output keeps
+// every value exactly.
+//
+// Every line of the output stays one line, so that the hint's comment lines
+// cannot spill into commands: a hint argument holding a newline is written
+// in ANSI-C quotes ($'a\nb') for bash, sh and zsh (which bash, zsh, ksh and
+// POSIX.1-2024 shells read; dash 0.5.12 does not), and the emacs hint's Lisp
+// string escapes it. cmd and tcsh have no way to write one, so Render refuses
+// a hint command line holding a line break for them, as Set refuses such a
+// value. A tcsh hint cannot run a command whose arguments hold a backquote:
+// csh cannot nest them inside eval `...`.
 //
 // Values may not hold NUL bytes and names must be [A-Za-z_][A-Za-z0-9_]*:
 // Set, Unset and Render refuse others.
@@ -100,7 +114,8 @@ type Var struct {
 // Render writes to w the lines setting vars in order, or with unset the
 // lines unsetting them, and then, when command is not empty, the hint for
 // command (see Shell.Hint). Each line ends with a newline. Nothing is written
-// when a variable is refused: the output is built first and written at once.
+// when a variable, or for cmd and tcsh a command line holding a line break,
+// is refused: the output is built first and written at once.
 func Render(w io.Writer, sh Shell, vars []Var, unset bool, command []string) error {
 	var b bytes.Buffer
 	for _, v := range vars {
@@ -118,7 +133,15 @@ func Render(w io.Writer, sh Shell, vars []Var, unset bool, command []string) err
 		b.WriteByte('\n')
 	}
 	if len(command) > 0 {
-		b.WriteString(sh.Hint(command))
+		hint := sh.Hint(command)
+		breaks := "\n"
+		if n := sh.Name(); n == "cmd" || n == "tcsh" {
+			breaks = "\r\n"
+		}
+		if _, last, _ := strings.Cut(hint, "\n"); strings.ContainsAny(last, breaks) {
+			return fmt.Errorf("%s output cannot hold a line break: the command line in its hint has one", sh.Name())
+		}
+		b.WriteString(hint)
 		b.WriteByte('\n')
 	}
 	_, err := w.Write(b.Bytes())
@@ -297,8 +320,17 @@ func singleQuote(v string) string {
 	return `'` + strings.ReplaceAll(v, `'`, `'\''`) + `'`
 }
 
-// posixArg quotes a hint argument for a POSIX shell.
+// posixArg quotes a hint argument for a POSIX shell, in ANSI-C quotes when
+// it holds a newline, which no other POSIX quoting writes on one line.
 func posixArg(a string) string {
+	if strings.ContainsRune(a, '\n') {
+		return "$'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`).Replace(a) + "'"
+	}
+	return posixShellArg(a)
+}
+
+// posixShellArg quotes a hint argument for /bin/sh, in plain POSIX quotes.
+func posixShellArg(a string) string {
 	if plainArg(a) {
 		return a
 	}
@@ -378,10 +410,11 @@ func tcshSet(n, v string) (string, error) {
 }
 
 // tcshQuote double-quotes v, or single-quotes it when csh's double quotes
-// would not keep it literal.
+// would not keep it literal. History expansion sees a ! even inside single
+// quotes, so each one is written outside them, escaped: 'a'\!'b'.
 func tcshQuote(v string) string {
 	if strings.ContainsAny(v, "$`\"\\!") {
-		return singleQuote(v)
+		return `'` + strings.NewReplacer(`'`, `'\''`, `!`, `'\!'`).Replace(v) + `'`
 	}
 	return `"` + v + `"`
 }
@@ -399,16 +432,17 @@ var emacsShell = &shell{
 	set:     func(n, v string) (string, error) { return `(setenv "` + n + `" ` + lispString(v) + ")", nil },
 	unset:   func(n string) string { return `(setenv "` + n + `" nil)` },
 	comment: ";;",
-	// The command line goes through /bin/sh inside a Lisp string.
-	quoteArg: posixArg,
+	// The command line goes through /bin/sh inside a Lisp string, which
+	// keeps newlines escaped on one line.
+	quoteArg: posixShellArg,
 	wrap: func(c string) string {
 		return "(with-temp-buffer (shell-command " + lispString(c) + " (current-buffer)) (eval-buffer))"
 	},
 }
 
-// lispString writes v as an Emacs Lisp string.
+// lispString writes v as an Emacs Lisp string on one line.
 func lispString(v string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`).Replace(v) + `"`
 }
 
 // quoteIfNeeded applies quote to a hint argument that is not plain.
