@@ -10,6 +10,12 @@ command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 # A static busybox makes the workload image the swarm tests import.
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+# The shells cmd/machine's TestEnvShells evaluates `machine env` in (bash and
+# dash come with Debian).
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
+command -v tcsh >/dev/null 2>&1 || need+=(tcsh)
+command -v emacs >/dev/null 2>&1 || need+=(emacs-nox)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
