@@ -2,6 +2,7 @@ package libmachine
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -28,7 +29,8 @@ type Status struct {
 }
 
 // List returns the status of every machine in the store, looking at them in
-// parallel, each within timeout. A broken machine is listed with its error.
+// parallel, each within timeout. A broken machine is listed with its error;
+// one that did not answer within timeout, in state Timeout with the error.
 func (c *Client) List(ctx context.Context, timeout time.Duration) ([]Status, error) {
 	names, err := c.Store.List()
 	if err != nil {
@@ -43,6 +45,12 @@ func (c *Client) List(ctx context.Context, timeout time.Duration) ([]Status, err
 			mctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			out[i] = c.status(mctx, name)
+			// A machine that did not answer within the timeout (a frozen
+			// host still accepts TCP connections, so the driver may have
+			// said Running) is in state Timeout, as in docker-machine.
+			if out[i].Error != "" && errors.Is(mctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+				out[i].State = drivers.Timeout
+			}
 		}()
 	}
 	wg.Wait()
