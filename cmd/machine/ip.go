@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -52,11 +54,40 @@ func urlCommand(env *cliEnv) *cli.Command {
 
 func versionCommand(env *cliEnv) *cli.Command {
 	return &cli.Command{
-		Name:  "version",
-		Usage: "Print the version of machine",
+		Name:      "version",
+		Usage:     "Print the version of machine, or of Docker on a machine",
+		ArgsUsage: "[NAME]",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintf(env.stdout, "machine version %s\n", version)
+			if c.NArg() == 0 {
+				fmt.Fprintf(env.stdout, "machine version %s\n", version)
+				return nil
+			}
+			// As docker-machine's `version NAME`: the machine's Docker
+			// server version.
+			api, name, err := env.oneMachine(c)
+			if err != nil {
+				return err
+			}
+			m, err := api.Load(c.Context, name)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, dockerTimeout)
+			defer cancel()
+			cl, err := api.Engine(ctx, m)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			v, err := cl.ServerVersion(ctx)
+			if err != nil {
+				return fmt.Errorf("docker version of %s: %w", name, err)
+			}
+			fmt.Fprintln(env.stdout, v.Version)
 			return nil
 		},
 	}
 }
+
+// dockerTimeout bounds a command's wait for a machine's dockerd.
+const dockerTimeout = 20 * time.Second
