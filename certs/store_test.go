@@ -1,22 +1,25 @@
 package certs
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/internal/fsutil"
 )
 
 func TestEnsureStoreCertsNew(t *testing.T) {
@@ -306,131 +309,225 @@ func mustRemove(t *testing.T, path string) {
 	}
 }
 
-// Helper-process protocol for TestEnsureStoreCertsConcurrent.
-const (
-	helperStoreEnv   = "CERTS_TEST_HELPER_STORE"
-	helperBarrierEnv = "CERTS_TEST_HELPER_BARRIER"
-	helperIDEnv      = "CERTS_TEST_HELPER_ID"
-)
+// helperStoreEnv, when set, makes the test binary a helper process for
+// TestEnsureStoreCertsConcurrent instead of running tests (see TestMain): it
+// prints "ready", waits until its stdin closes, calls EnsureStoreCerts on
+// the store the variable names and prints what it found (ensureAndCheck).
+const helperStoreEnv = "CERTS_TEST_HELPER_STORE"
 
-// TestHelperProcess is not a test: TestEnsureStoreCertsConcurrent runs the
-// test binary with it as a second process calling EnsureStoreCerts. It says
-// it is ready, waits for the start signal, and writes what it saw.
-func TestHelperProcess(t *testing.T) {
-	store, barrier, id := os.Getenv(helperStoreEnv), os.Getenv(helperBarrierEnv), os.Getenv(helperIDEnv)
-	if store == "" {
-		return // run by `go test` itself: only a helper process has work here
+func TestMain(m *testing.M) {
+	if store := os.Getenv(helperStoreEnv); store != "" {
+		fmt.Println("ready")
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		fmt.Print(ensureAndCheck(store))
+		os.Exit(0)
 	}
-	mustWrite(t, filepath.Join(barrier, "ready-"+id), nil, 0o600)
-	waitFor(t, filepath.Join(barrier, "go"))
-	res := ensureAndCheck(store)
-	mustWrite(t, filepath.Join(barrier, "result-"+id), []byte(res), 0o600)
+	os.Exit(m.Run())
 }
 
-// ensureAndCheck calls EnsureStoreCerts and returns the hash of the CA it
-// left, or "error: ..." when the call failed or its client cert did not
-// verify against that CA.
+// ensureAndCheck calls EnsureStoreCerts and returns the hashes of the CA
+// cert and client cert it left, or "error: ..." when the call failed or the
+// client pair does not verify against the CA or does not match.
 func ensureAndCheck(store string) string {
 	p, err := EnsureStoreCerts(store, testOrg)
 	if err != nil {
 		return "error: " + err.Error()
 	}
-	if _, err := verifyLeaf(p.CACert, p.ClientCert, x509.ExtKeyUsageClientAuth, ""); err != nil {
-		return "error: client cert does not verify: " + err.Error()
-	}
-	ca, err := os.ReadFile(p.CACert)
-	if err != nil {
+	if err := checkClient(p); err != nil {
 		return "error: " + err.Error()
 	}
-	sum := sha256.Sum256(ca)
-	return hex.EncodeToString(sum[:])
+	var sums []string
+	for _, path := range []string{p.CACert, p.ClientCert} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		sum := sha256.Sum256(data)
+		sums = append(sums, filepath.Base(path)+"="+hex.EncodeToString(sum[:8]))
+	}
+	return strings.Join(sums, " ")
 }
 
-func waitFor(t *testing.T, path string) {
+// blockedOn counts the flock(2) requests waiting for the lock on path, from
+// /proc/locks, where the kernel lists each blocked request as "->".
+func blockedOn(t *testing.T, path string) int {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", path)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// TestEnsureStoreCertsConcurrent: goroutines and processes racing on a new
-// store end with one CA that every caller's client cert verifies against.
-func TestEnsureStoreCertsConcurrent(t *testing.T) {
-	const goroutines, processes = 8, 3
-	root := t.TempDir()
-	store, barrier := filepath.Join(root, "store", "certs"), filepath.Join(root, "barrier")
-	if err := os.Mkdir(barrier, 0o700); err != nil {
-		t.Fatal(err)
-	}
-
-	var cmds []*exec.Cmd
-	for i := range processes {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), helperStoreEnv+"="+store, helperBarrierEnv+"="+barrier, helperIDEnv+"="+strconv.Itoa(i))
-		out := new(strings.Builder)
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("helper %d output:\n%s", i, out)
-			}
-		})
-	}
-
-	start := make(chan struct{})
-	results := make([]string, goroutines)
-	var wg sync.WaitGroup
-	for i := range goroutines {
-		wg.Go(func() {
-			<-start
-			results[i] = ensureAndCheck(store)
-		})
-	}
-	for i := range processes {
-		waitFor(t, filepath.Join(barrier, fmt.Sprintf("ready-%d", i)))
-	}
-	close(start)
-	mustWrite(t, filepath.Join(barrier, "go"), nil, 0o600)
-	wg.Wait()
-	for i, cmd := range cmds {
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("helper %d: %v", i, err)
-		}
-		results = append(results, string(mustRead(t, filepath.Join(barrier, fmt.Sprintf("result-%d", i)))))
-	}
-
-	final := ensureAndCheck(store)
-	if strings.HasPrefix(final, "error") {
-		t.Fatal(final)
-	}
-	for i, r := range results {
-		if r != final {
-			t.Errorf("caller %d saw %s, want ca %s", i, r, final)
-		}
-	}
-	ca := mustRead(t, filepath.Join(store, CAFile))
-	if n := len(pemTypes(ca)); n != 1 {
-		t.Errorf("ca.pem holds %d blocks, want 1", n)
-	}
-	entries, err := os.ReadDir(store)
+	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
+	ino := fmt.Sprintf(":%d", fi.Sys().(*syscall.Stat_t).Ino)
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if want := []string{lockFile, CAKeyFile, CAFile, CertFile, KeyFile}; !slices.Equal(names, want) {
-		t.Errorf("store holds %v, want %v", names, want)
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		// 2: -> FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF
+		f := strings.Fields(line)
+		if len(f) >= 7 && f[1] == "->" && f[2] == "FLOCK" && strings.HasSuffix(f[6], ino) {
+			n++
+		}
+	}
+	return n
+}
+
+// contender is one EnsureStoreCerts caller of TestEnsureStoreCertsConcurrent.
+type contender struct {
+	name   string
+	result chan string // ensureAndCheck's result, once the call ended
+}
+
+// startHelper starts a helper process on store; it calls EnsureStoreCerts
+// once its returned start function is called.
+func startHelper(t *testing.T, name, store string) (c contender, start func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperStoreEnv+"="+store)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	out := bufio.NewReader(stdout)
+	if line, err := out.ReadString('\n'); line != "ready\n" {
+		t.Fatalf("%s: %q, %v instead of ready", name, line, err)
+	}
+	c = contender{name: name, result: make(chan string, 1)}
+	go func() {
+		rest, err := io.ReadAll(out)
+		if werr := cmd.Wait(); werr != nil || err != nil {
+			c.result <- fmt.Sprintf("error: helper: %v, %v, %s", werr, err, stderr.String())
+			return
+		}
+		c.result <- string(rest)
+	}()
+	return c, func() { _ = stdin.Close() }
+}
+
+// TestEnsureStoreCertsConcurrent: callers in several processes (and
+// goroutines) that call EnsureStoreCerts on one new store at the same time
+// all end with the same CA and client pair, which match and verify. With
+// hold, the test holds the store's lock while they start and checks, in
+// /proc/locks, that every one of them waits in flock before it lets go; so
+// they contend on the lock at once, and a caller that does not lock across
+// processes is caught.
+func TestEnsureStoreCertsConcurrent(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		goroutines, processes int
+		hold                  bool
+	}{
+		{name: "processes released at once", processes: 4},
+		{name: "processes queued on the held lock", processes: 4, hold: true},
+		{name: "goroutines and processes queued on the held lock", goroutines: 4, processes: 3, hold: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := filepath.Join(t.TempDir(), "store", "certs")
+			var held *fsutil.Lock
+			if tc.hold {
+				if err := os.MkdirAll(store, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if held, err = fsutil.LockFile(filepath.Join(store, lockFile)); err != nil {
+					t.Fatal(err)
+				}
+				// On an early failure, let the goroutines waiting for it go.
+				t.Cleanup(func() {
+					if held != nil {
+						_ = held.Unlock()
+					}
+				})
+			}
+
+			var contenders []contender
+			var starts []func()
+			for i := range tc.processes {
+				c, start := startHelper(t, fmt.Sprintf("process %d", i), store)
+				contenders = append(contenders, c)
+				starts = append(starts, start)
+			}
+			release := make(chan struct{})
+			for i := range tc.goroutines {
+				c := contender{name: fmt.Sprintf("goroutine %d", i), result: make(chan string, 1)}
+				go func() {
+					<-release
+					c.result <- ensureAndCheck(store)
+				}()
+				contenders = append(contenders, c)
+			}
+			// Every helper is ready: let them all go.
+			for _, start := range starts {
+				start()
+			}
+			close(release)
+
+			if tc.hold {
+				lockPath := filepath.Join(store, lockFile)
+				want := tc.goroutines + tc.processes
+				deadline := time.Now().Add(20 * time.Second)
+				for n := 0; n < want; n = blockedOn(t, lockPath) {
+					for _, c := range contenders {
+						select {
+						case r := <-c.result:
+							t.Fatalf("%s finished while the store was locked: %s", c.name, r)
+						default:
+						}
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("after 20s %d callers wait for the store's lock, want %d", n, want)
+					}
+					time.Sleep(time.Millisecond)
+				}
+				err := held.Unlock()
+				held = nil
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			results := map[string]string{}
+			for _, c := range contenders {
+				select {
+				case results[c.name] = <-c.result:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("%s did not finish within 30s", c.name)
+				}
+			}
+			final := ensureAndCheck(store)
+			if strings.HasPrefix(final, "error") {
+				t.Fatal(final)
+			}
+			for _, name := range slices.Sorted(maps.Keys(results)) {
+				if r := results[name]; r != final {
+					t.Errorf("%s saw %s, want %s", name, r, final)
+				}
+			}
+			ca := mustRead(t, filepath.Join(store, CAFile))
+			if n := len(pemTypes(ca)); n != 1 {
+				t.Errorf("ca.pem holds %d blocks, want 1", n)
+			}
+			entries, err := os.ReadDir(store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if want := []string{lockFile, CAKeyFile, CAFile, CertFile, KeyFile}; !slices.Equal(names, want) {
+				t.Errorf("store holds %v, want %v", names, want)
+			}
+		})
 	}
 }
