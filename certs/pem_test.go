@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"crypto"
 	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/pem"
@@ -13,18 +14,22 @@ func TestParseKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec := ecKeyP256(t)
+	ec, rsa, ed := ecKeyP256(t), rsaKey(t), edKey(t)
 	ecSEC1 := sec1WithParams(t, ec)
 	for _, tc := range []struct {
 		name    string
 		data    []byte
+		want    crypto.Signer // the key parsed, when no error
 		wantErr string
 	}{
-		{name: "pkcs8", data: pkcs8(t, ec)},
-		{name: "sec1 after ec parameters", data: ecSEC1},
-		{name: "pkcs1", data: pkcs1(t, rsaKey(t))},
-		{name: "sec1 labelled as pkcs8", data: relabel(ecSEC1, "EC PRIVATE KEY", "PRIVATE KEY")},
-		{name: "after a certificate", data: append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}}), pkcs8(t, ec)...)},
+		{name: "pkcs8", data: pkcs8(t, ec), want: ec},
+		{name: "sec1 after ec parameters", data: ecSEC1, want: ec},
+		{name: "pkcs1", data: pkcs1(t, rsa), want: rsa},
+		{name: "pkcs1 labelled as pkcs8", data: relabel(pkcs1(t, rsa), "RSA PRIVATE KEY", "PRIVATE KEY"), want: rsa},
+		{name: "sec1 labelled as pkcs8", data: relabel(ecSEC1, "EC PRIVATE KEY", "PRIVATE KEY"), want: ec},
+		{name: "pkcs8 labelled as sec1", data: relabel(pkcs8(t, ed), "PRIVATE KEY", "EC PRIVATE KEY"), want: ed},
+		{name: "after a certificate", data: append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1}}), pkcs8(t, ec)...), want: ec},
+		{name: "first of two keys", data: append(pkcs8(t, ed), pkcs8(t, ec)...), want: ed},
 		{name: "empty", data: nil, wantErr: "no private key pem block"},
 		{name: "not pem", data: []byte("-----BEGIN junk"), wantErr: "no private key pem block"},
 		{name: "garbage der", data: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}}), wantErr: "parse PRIVATE KEY"},
@@ -49,8 +54,8 @@ func TestParseKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if key.Public() == nil {
-				t.Fatal("no public key")
+			if !key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(tc.want.Public()) {
+				t.Fatalf("parsed a %T that is not the key written", key)
 			}
 		})
 	}

@@ -129,27 +129,31 @@ func TestNewServerCertReplaces(t *testing.T) {
 func TestNewServerCertErrors(t *testing.T) {
 	p := mustEnsure(t, t.TempDir())
 	other := mustEnsure(t, t.TempDir())
-	out := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "nope.pem")
 	for _, tc := range []struct {
 		name          string
 		caCert, caKey string
-		certOut       string
+		subdir        string // where the pair goes, under an empty dir
 		want          string
 	}{
-		{"ca missing", filepath.Join(out, "nope.pem"), p.CAKey, filepath.Join(out, "s.pem"), "no such file"},
-		{"ca key missing", p.CACert, filepath.Join(out, "nope.pem"), filepath.Join(out, "s.pem"), "no such file"},
-		{"ca key of another ca", p.CACert, other.CAKey, filepath.Join(out, "s.pem"), "does not match ca cert"},
-		{"client cert as ca", p.ClientCert, p.ClientKey, filepath.Join(out, "s.pem"), "is not a ca certificate"},
-		{"output dir missing", p.CACert, p.CAKey, filepath.Join(out, "no", "s.pem"), "no such file"},
+		{"ca missing", missing, p.CAKey, "", "no such file"},
+		{"ca key missing", p.CACert, missing, "", "no such file"},
+		{"ca key of another ca", p.CACert, other.CAKey, "", "does not match ca cert"},
+		{"client cert as ca", p.ClientCert, p.ClientKey, "", "is not a ca certificate"},
+		{"output dir missing", p.CACert, p.CAKey, "no", "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keyOut := filepath.Join(filepath.Dir(tc.certOut), "s-key.pem")
-			err := NewServerCert(tc.caCert, tc.caKey, tc.certOut, keyOut, testOrg, []string{"10.0.0.1"})
+			out := t.TempDir()
+			dir := filepath.Join(out, tc.subdir)
+			err := NewServerCert(tc.caCert, tc.caKey, filepath.Join(dir, "s.pem"), filepath.Join(dir, "s-key.pem"), testOrg, []string{"10.0.0.1"})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tc.want)
 			}
-			if _, err := os.Stat(tc.certOut); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("a cert was written: %v", err)
+			if !strings.Contains(err.Error(), "s.pem") {
+				t.Errorf("error %q does not name the cert", err)
+			}
+			if entries, err := os.ReadDir(out); err != nil || len(entries) > 0 {
+				t.Errorf("a failed call left %v, %v", entries, err)
 			}
 		})
 	}
