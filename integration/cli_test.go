@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,6 +39,25 @@ func (m *machineCLI) runInput(t testing.TB, input io.Reader, args ...string) res
 		r.Code = ee.ExitCode()
 	}
 	return r
+}
+
+// lockedBuffer is a bytes.Buffer that a running command writes while the
+// test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // withEnv returns a CLI on the same store with extra environment.
@@ -396,6 +416,41 @@ func TestCLI(t *testing.T) {
 				}
 			})
 		}
+		t.Run("Ctrl-C at the question", func(t *testing.T) {
+			cmd := exec.Command(env.bin, "-s", m.store, "rm", "c1")
+			stdin, err := cmd.StdinPipe() // open, and never written
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			var stderr lockedBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			eventually(t, 30*time.Second, func() string {
+				if strings.Contains(stderr.String(), "Are you sure? (y/n): ") {
+					return ""
+				}
+				return "no question on stderr: " + stderr.String()
+			})
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+				t.Fatalf("rm still waits for its answer after SIGINT:\n%s", stderr.String())
+			}
+			wantFailure(t, result{Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}, "interrupted: nothing removed")
+			if !slices.Contains(m.lsNames(t), "c1") {
+				t.Fatalf("c1 removed after an interrupted question")
+			}
+		})
 		r := m.runInput(t, strings.NewReader("y\n"), "rm", "c1")
 		if r.Code != 0 || !strings.HasPrefix(r.Stderr, question) || !strings.Contains(r.Stderr, "Successfully removed c1") {
 			t.Fatalf("echo y | machine rm c1: exit %d\nstderr:\n%s", r.Code, r.Stderr)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,7 @@ func rmCommand(env *cliEnv) *cli.Command {
 			}
 			list := c.Args().Slice()
 			if !c.Bool("y") {
-				ok, err := confirm(env, list)
+				ok, err := confirm(c.Context, env, list)
 				if err != nil {
 					return err
 				}
@@ -57,12 +58,22 @@ func rmCommand(env *cliEnv) *cli.Command {
 // `echo y | machine rm NAME` confirms. y or yes (any case) confirms; n, no
 // or an empty line declines; anything else asks again. The end of stdin
 // without an answer declines, with an error saying so.
-func confirm(env *cliEnv, list []string) (bool, error) {
+func confirm(ctx context.Context, env *cliEnv, list []string) (bool, error) {
 	fmt.Fprintf(env.stderr, "About to remove %s\nWARNING: This action will delete both local reference and remote instance.\n", strings.Join(list, ", "))
 	in := bufio.NewReader(env.stdin)
 	for {
 		fmt.Fprint(env.stderr, "Are you sure? (y/n): ")
-		line, err := in.ReadString('\n')
+		var line string
+		var err error
+		select {
+		case <-ctx.Done():
+			// Ctrl-C or SIGTERM while waiting: the read cannot be stopped,
+			// but the command can.
+			fmt.Fprintln(env.stderr)
+			return false, fmt.Errorf("interrupted: nothing removed: %w", ctx.Err())
+		case a := <-readLine(in):
+			line, err = a.line, a.err
+		}
 		// A terminal echoes the answer's newline; otherwise end the prompt's
 		// line here so that what follows starts on a line of its own.
 		if err != nil || !isTerminal(env.stdin) {
@@ -87,6 +98,23 @@ func confirm(env *cliEnv, list []string) (bool, error) {
 		}
 		fmt.Fprintln(env.stderr, "Please answer y or n.")
 	}
+}
+
+// answer is one line read from stdin, or the error that ended it.
+type answer struct {
+	line string
+	err  error
+}
+
+// readLine reads one line from in in the background, so that the wait for
+// it can be given up; the channel gets the answer once.
+func readLine(in *bufio.Reader) <-chan answer {
+	ch := make(chan answer, 1)
+	go func() {
+		line, err := in.ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	return ch
 }
 
 // isTerminal reports whether r is a terminal.

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // storeWith makes a store holding generic machines (the test config, which
@@ -200,5 +204,37 @@ func TestIPSeveral(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRmConfirmInterrupted: Ctrl-C or SIGTERM (the command's context ends)
+// while rm waits for its answer ends the wait: nothing is removed.
+func TestRmConfirmInterrupted(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close() // ends the read left waiting
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer
+	env := &cliEnv{stdin: pr, stdout: io.Discard, stderr: &stderr}
+	type result struct {
+		ok  bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ok, err := confirm(ctx, env, []string{"n1"})
+		done <- result{ok, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case r := <-done:
+		if r.ok || !errors.Is(r.err, context.Canceled) || !strings.Contains(r.err.Error(), "nothing removed") {
+			t.Errorf("confirm = %v, %v; want false and an error saying nothing was removed", r.ok, r.err)
+		}
+		if !strings.HasSuffix(stderr.String(), "Are you sure? (y/n): \n") {
+			t.Errorf("stderr %q: the prompt's line is not ended", stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("confirm still waits for stdin after its context ended")
 	}
 }
