@@ -248,13 +248,24 @@ func TestSwarm(t *testing.T) {
 
 // TestFirewall: on a host whose ufw lets in nothing but SSH, create opens
 // dockerd's TLS port and the swarm ports, so that the docker client and a
-// joining node get through.
+// joining node get through; a create that fails closes what it opened.
 func TestFirewall(t *testing.T) {
 	h1, h2 := startHost(t, dockerImage), startHost(t, dockerImage)
 	h1.exec(t, `apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ufw >/dev/null 2>&1 &&
 ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null && ufw status | grep -q 'Status: active'`)
 	m := newCLI(t)
-	r := m.createGeneric(t, h1, "fw1", "--swarm-init")
+	// A create that fails after opening the engine port closes it again.
+	rules := "sha256sum /etc/ufw/user.rules /etc/ufw/user6.rules; ufw status"
+	before := h1.exec(t, rules)
+	r := m.fails(t, "start docker", "create", "-d", "generic", "--generic-ip-address", h1.IP, "--generic-ssh-key", env.keyPath,
+		"--engine-opt", "no-such-dockerd-flag=1", "fw0")
+	if !strings.Contains(r.Stderr, "Opened port 2376/tcp in ufw") {
+		t.Errorf("the failed create did not get as far as opening the port:\n%s", r.Stderr)
+	}
+	if after := h1.exec(t, rules); after != before {
+		t.Errorf("ufw after the failed create:\n%s\nwas:\n%s", after, before)
+	}
+	r = m.createGeneric(t, h1, "fw1", "--swarm-init")
 	for _, want := range []string{"Opened port 2376/tcp in ufw", "Opened the swarm ports in ufw"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("create did not say %q:\n%s", want, r.Stderr)
