@@ -2,9 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"os"
 	"os/exec"
@@ -16,30 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// runInput runs `machine -s STORE args...` as run does, with stdin read
-// from input; a nil input is /dev/null.
-func (m *machineCLI) runInput(t testing.TB, input io.Reader, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, env.bin, append([]string{"-s", m.store}, args...)...)
-	cmd.Env = append(os.Environ(), "PATH="+env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	cmd.Env = append(cmd.Env, m.env...)
-	cmd.Stdin = input
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	r := result{Stdout: so.String(), Stderr: se.String()}
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("machine %v: %v", args, err)
-		}
-		r.Code = ee.ExitCode()
-	}
-	return r
-}
 
 // lockedBuffer is a bytes.Buffer that a running command writes while the
 // test reads it.
@@ -256,18 +229,7 @@ func TestCLI(t *testing.T) {
 		if got := m.ok(t, "ip", "p1").Stdout; got != hB.IP+"\n" {
 			t.Errorf("ip p1 = %q, want the public IP", got)
 		}
-		b, err := os.ReadFile(filepath.Join(m.store, "machines", "p1", "server.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		block, _ := pem.Decode(b)
-		if block == nil {
-			t.Fatal("server.pem holds no PEM block")
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cert := serverCert(t, filepath.Join(m.store, "machines", "p1"))
 		if err := cert.VerifyHostname(privateIP); err != nil {
 			t.Errorf("server certificate not valid for the private IP: %v", err)
 		}

@@ -2,8 +2,6 @@ package integration
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"net/http"
 	"os"
 	"os/exec"
@@ -94,18 +92,7 @@ func TestGenericPreinstalled(t *testing.T) {
 		}
 	})
 	t.Run("server certificate SANs", func(t *testing.T) {
-		b, err := os.ReadFile(filepath.Join(machineDir, "server.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		block, _ := pem.Decode(b)
-		if block == nil {
-			t.Fatal("server.pem holds no PEM block")
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cert := serverCert(t, machineDir)
 		for _, name := range []string{h.IP, "n1", "localhost", "docker.example.test", "192.0.2.44"} {
 			if err := cert.VerifyHostname(name); err != nil {
 				t.Errorf("server certificate not valid for %s: %v", name, err)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,14 +244,23 @@ func newCLI(t testing.TB) *machineCLI {
 	return &machineCLI{store: filepath.Join(t.TempDir(), "store")}
 }
 
-// run executes `machine -s STORE args...` with a bound on time.
+// run executes `machine -s STORE args...` with a bound on time and stdin
+// from /dev/null.
 func (m *machineCLI) run(t testing.TB, args ...string) result {
+	t.Helper()
+	return m.runInput(t, nil, args...)
+}
+
+// runInput runs `machine -s STORE args...` as run does, with stdin read
+// from input; a nil input is /dev/null.
+func (m *machineCLI) runInput(t testing.TB, input io.Reader, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, env.bin, append([]string{"-s", m.store}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	cmd.Env = append(cmd.Env, m.env...)
+	cmd.Stdin = input
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -305,4 +316,22 @@ func (m *machineCLI) createGeneric(t testing.TB, h *testHost, name string, extra
 	args := append([]string{"create", "-d", "generic",
 		"--generic-ip-address", h.IP, "--generic-ssh-key", env.keyPath}, extra...)
 	return m.ok(t, append(args, name)...)
+}
+
+// serverCert reads the server certificate in a machine's directory.
+func serverCert(t *testing.T, machineDir string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(machineDir, "server.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatal("server.pem holds no PEM block")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
 }
