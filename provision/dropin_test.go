@@ -110,6 +110,8 @@ func TestRenderDropInErrors(t *testing.T) {
 	}
 }
 
+// TestSystemdQuote: TestDropIn (integration) checks on a real host that
+// systemd reads these back as the input.
 func TestSystemdQuote(t *testing.T) {
 	for _, tc := range []struct {
 		in, exec, env string
@@ -126,13 +128,18 @@ func TestSystemdQuote(t *testing.T) {
 		{"nl\n", `"nl\n"`, `"nl\n"`},
 		{"bell\a", `"bell\x07"`, `"bell\x07"`},
 		{"it's", `"it's"`, `"it's"`},
+		{"%n %h", `"%%n %%h"`, `"%%n %%h"`},
+		{"${PATH}", "$${PATH}", "${PATH}"},
+		{"a$$b", "a$$$$b", "a$$b"},
 	} {
-		if got := systemdQuote(tc.in, true); got != tc.exec {
-			t.Errorf("systemdQuote(%q, exec) = %s, want %s", tc.in, got, tc.exec)
-		}
-		if got := systemdQuote(tc.in, false); got != tc.env {
-			t.Errorf("systemdQuote(%q, env) = %s, want %s", tc.in, got, tc.env)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			if got := systemdQuote(tc.in, true); got != tc.exec {
+				t.Errorf("systemdQuote(%q, exec) = %s, want %s", tc.in, got, tc.exec)
+			}
+			if got := systemdQuote(tc.in, false); got != tc.env {
+				t.Errorf("systemdQuote(%q, env) = %s, want %s", tc.in, got, tc.env)
+			}
+		})
 	}
 }
 
