@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench.sh times whole commands with hyperfine against a local test host
 # with Docker preinstalled: create, env, ls, ssh true. Results are printed
-# and written to bin/bench-*.md.
+# and written to bin/bench-*.md. With BENCH_BASE=/path/to/another/machine
+# binary (an older build, say), create and the quick commands are timed for
+# it too, one after the other on the same host and store.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin/machine
@@ -30,14 +32,18 @@ ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$host"
 export MACHINE_STORAGE_PATH=$work/store
 create="$bin create -d generic --generic-ip-address $ip --generic-ssh-key $work/id_ed25519 n1"
 
+base=${BENCH_BASE:-}
+create_runs=(-n 'create -d generic (Docker preinstalled)' "$create")
+cmd_runs=(-n 'env n1' "$bin env n1" -n 'ls' "$bin ls" -n 'ssh n1 true' "$bin ssh n1 true" -n 'ip n1' "$bin ip n1" -n 'version' "$bin version")
+if [ -n "$base" ]; then
+  create_runs+=(-n 'base: create -d generic' "${create/#$bin/$base}")
+  cmd_runs+=(-n 'base: env n1' "$base env n1" -n 'base: ls' "$base ls" -n 'base: ssh n1 true' "$base ssh n1 true" -n 'base: ip n1' "$base ip n1" -n 'base: version' "$base version")
+fi
 hyperfine --style basic --runs 5 --export-markdown "$root/bin/bench-create.md" \
-  --prepare "$bin rm -y -f n1 >/dev/null 2>&1 || true" -n 'create -d generic (Docker preinstalled)' "$create"
+  --prepare "$bin rm -y -f n1 >/dev/null 2>&1 || true" "${create_runs[@]}"
 "$bin" rm -y -f n1 >/dev/null 2>&1 || true
 $create 2>/dev/null
-hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$root/bin/bench-cmds.md" \
-  -n 'env n1' "$bin env n1" \
-  -n 'ls' "$bin ls" \
-  -n 'ssh n1 true' "$bin ssh n1 true"
+hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$root/bin/bench-cmds.md" "${cmd_runs[@]}"
 
 # A three-node swarm (init, manager join, worker join), built from scratch
 # each run; the prepare step removes it again.
