@@ -15,11 +15,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/machine-cli/machine/internal/fsutil"
+	"github.com/machine-cli/machine/internal/fsutil/fsutiltest"
 )
 
 func TestEnsureStoreCertsNew(t *testing.T) {
@@ -348,30 +348,6 @@ func ensureAndCheck(store string) string {
 	return strings.Join(sums, " ")
 }
 
-// blockedOn counts the flock(2) requests waiting for the lock on path, from
-// /proc/locks, where the kernel lists each blocked request as "->".
-func blockedOn(t *testing.T, path string) int {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ino := fmt.Sprintf(":%d", fi.Sys().(*syscall.Stat_t).Ino)
-	data, err := os.ReadFile("/proc/locks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		// 2: -> FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF
-		f := strings.Fields(line)
-		if len(f) >= 7 && f[1] == "->" && f[2] == "FLOCK" && strings.HasSuffix(f[6], ino) {
-			n++
-		}
-	}
-	return n
-}
-
 // contender is one EnsureStoreCerts caller of TestEnsureStoreCertsConcurrent.
 type contender struct {
 	name   string
@@ -476,7 +452,7 @@ func TestEnsureStoreCertsConcurrent(t *testing.T) {
 				lockPath := filepath.Join(store, lockFile)
 				want := tc.goroutines + tc.processes
 				deadline := time.Now().Add(20 * time.Second)
-				for n := 0; n < want; n = blockedOn(t, lockPath) {
+				for n := 0; n < want; n = fsutiltest.BlockedOn(t, lockPath) {
 					for _, c := range contenders {
 						select {
 						case r := <-c.result:

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/machine-cli/machine/internal/fsutil/fsutiltest"
 	"golang.org/x/sys/unix"
 )
 
@@ -290,38 +291,13 @@ func TestWriteFileAtomicReadersSeeOldOrNew(t *testing.T) {
 	}
 }
 
-// blockedOn counts the flock(2) requests waiting for the file at path, from
-// /proc/locks, where the kernel lists each blocked request as "->" under the
-// lock it waits for.
-func blockedOn(t *testing.T, path string) int {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ino := fmt.Sprintf(":%d", fi.Sys().(*syscall.Stat_t).Ino)
-	data, err := os.ReadFile("/proc/locks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		// 2: -> FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF
-		f := strings.Fields(line)
-		if len(f) >= 7 && f[1] == "->" && f[2] == "FLOCK" && strings.HasSuffix(f[6], ino) {
-			n++
-		}
-	}
-	return n
-}
-
 // waitBlocked waits until n lockers wait for the lock on path.
 func waitBlocked(t *testing.T, path string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for blockedOn(t, path) < n {
+	for fsutiltest.BlockedOn(t, path) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("after 10s %d lockers wait for %s, want %d", blockedOn(t, path), path, n)
+			t.Fatalf("after 10s %d lockers wait for %s, want %d", fsutiltest.BlockedOn(t, path), path, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
