@@ -144,6 +144,14 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 		engine.InstallURL = DefaultInstallURL
 	}
 	m = &Machine{Host: c.newHost(name, opts.DriverName, &engine, cp), Driver: d}
+	// A driver that knows its address before creating anything (generic)
+	// is checked now; the others once they have one, below.
+	if ep, eperr := d.GetEndpoint(ctx); eperr == nil {
+		stepName = ""
+		if err = c.checkHostFree(name, ep); err != nil {
+			return nil, err
+		}
+	}
 
 	c.logf("Creating machine %s with the %s driver...", name, opts.DriverName)
 	stepName = "driver create"
