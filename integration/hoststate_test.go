@@ -53,6 +53,9 @@ func TestHostLeftAsFound(t *testing.T) {
 
 	t.Run("same host, same store", func(t *testing.T) {
 		r := a.fails(t, `is machine "good"`, "create", "-d", "generic", "--generic-ip-address", h.IP, "--generic-ssh-key", env.keyPath, "dup")
+		if strings.Contains(r.Stderr, "Creating machine") {
+			t.Errorf("the generic driver knows its host up front, but the refusal came after the driver's create:\n%s", r.Stderr)
+		}
 		for _, want := range []string{"machine provision good", "machine rm good"} {
 			if !strings.Contains(r.Stderr, want) {
 				t.Errorf("refusal does not say %q:\n%s", want, r.Stderr)
