@@ -1,0 +1,123 @@
+package azure
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// offline keeps a test's Azure SDK on this machine: a call meant for the
+// real cloud goes to a closed loopback port and fails here, and the
+// credential chain never probes the instance metadata address.
+func offline(t *testing.T) {
+	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
+	t.Setenv("NO_PROXY", "127.0.0.1,localhost")
+	t.Setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
+	for _, v := range []string{"AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID"} {
+		t.Setenv(v, "")
+	}
+}
+
+// armChallenge is a stand-in for ARM's answer to an unauthenticated
+// request: 401 with the tenant's authority in the challenge, or 404 for an
+// unknown subscription.
+func armChallenge(t *testing.T) signIn {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/subscriptions/sub-1"):
+			w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`)
+			w.WriteHeader(http.StatusUnauthorized)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return signIn{
+		cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: srv.URL + "/", Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: srv.URL, Audience: srv.URL},
+		}},
+		custom: true,
+		client: azcore.ClientOptions{Transport: srv.Client()},
+	}
+}
+
+func TestDiscoverTenant(t *testing.T) {
+	offline(t)
+	s := armChallenge(t)
+	for _, tc := range []struct {
+		sub, tenant, err string
+	}{
+		{sub: "sub-1", tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47"},
+		{sub: "nope", err: `subscription "nope" not found`},
+	} {
+		t.Run(tc.sub, func(t *testing.T) {
+			got, err := discoverTenant(t.Context(), s, tc.sub)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.tenant {
+				t.Fatalf("tenant = %q, %v; want %q", got, err, tc.tenant)
+			}
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		s := signIn{cloud: cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: "https://127.0.0.1:1"}}}}
+		if _, err := discoverTenant(t.Context(), s, "sub-1"); err == nil || !strings.Contains(err.Error(), "--azure-tenant-id") {
+			t.Fatalf("err = %v, want a hint to pass --azure-tenant-id", err)
+		}
+	})
+}
+
+// TestCredentialChoice: an explicit client secret wins over a device code
+// sign-in kept in the store; without one, the kept sign-in comes first.
+func TestCredentialChoice(t *testing.T) {
+	offline(t)
+	s := armChallenge(t)
+	s.storeDir = t.TempDir()
+	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	s.saveRecord(tenant, azidentity.AuthenticationRecord{HomeAccountID: "uid.utid", Username: "ann@example.test", TenantID: tenant, Authority: "https://login.example.test", Version: "1.0"})
+	b, err := os.ReadFile(filepath.Join(s.storeDir, "signin-"+tenant+".json"))
+	if err != nil || !strings.Contains(string(b), "ann@example.test") {
+		t.Fatalf("record file: %s, %v", b, err)
+	}
+	if fi, _ := os.Stat(filepath.Join(s.storeDir, "signin-"+tenant+".json")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("record file mode %v, want 0600", fi.Mode().Perm())
+	}
+
+	explicit, err := credential(t.Context(), &Config{SubscriptionID: "sub-1", ClientID: "app", ClientSecret: "s3cret"}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := explicit.(*azidentity.ClientSecretCredential); !ok {
+		t.Errorf("with a client secret: %T, want *azidentity.ClientSecretCredential", explicit)
+	}
+	if _, ok := s.loadRecord(tenant); !ok {
+		t.Fatal("the kept sign-in is gone")
+	}
+	cached, err := credential(t.Context(), &Config{SubscriptionID: "sub-1", TenantID: tenant}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cached.(*azidentity.ChainedTokenCredential); !ok {
+		t.Errorf("without a secret: %T, want a chain", cached)
+	}
+	if _, ok := s.loadRecord("other-tenant"); ok {
+		t.Error("a record was found for another tenant")
+	}
+	if got := (signIn{storeDir: s.storeDir}).recordFile("../escape"); got != "" {
+		t.Errorf("record file for a bad tenant name: %q", got)
+	}
+}
