@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os/exec"
 	"slices"
 	"sync"
@@ -25,6 +26,8 @@ type Plugins struct {
 	Builtins []string
 	// Logger receives plugin logs.
 	Logger hclog.Logger
+	// Notices receives what drivers show the user (plugin.Notify).
+	Notices io.Writer
 
 	mu      sync.Mutex
 	clients map[string]*plugin.Client
@@ -65,7 +68,7 @@ func (p *Plugins) client(ctx context.Context, name string) (*plugin.Client, erro
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	c, err := plugin.Launch(ctx, cmd, logger)
+	c, err := plugin.Launch(ctx, cmd, plugin.LaunchOptions{Logger: logger, Notices: p.Notices})
 	if err != nil {
 		return nil, fmt.Errorf("start driver %q: %w", name, err)
 	}

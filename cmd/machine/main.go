@@ -115,6 +115,7 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 			Self:     self,
 			Builtins: builtinNames(),
 			Logger:   hclog.New(&hclog.LoggerOptions{Name: "driver", Output: e.stderr, Level: level}),
+			Notices:  e.stderr,
 		},
 		Log: e.stderr,
 	}

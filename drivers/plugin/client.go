@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,13 +35,23 @@ type Client struct {
 	lifeline *os.File
 }
 
+// LaunchOptions say where a plugin's output goes.
+type LaunchOptions struct {
+	// Logger receives the plugin's logs and what it writes to stdout or
+	// stderr; nil discards them.
+	Logger hclog.Logger
+	// Notices receives the lines the driver shows the user with Notify
+	// (a sign-in code, say); nil discards them.
+	Notices io.Writer
+}
+
 // Launch starts the plugin process cmd and connects to it. ctx bounds the
-// start only. logger receives the plugin's logs and anything it writes to
-// stdout or stderr; none of it reaches this process's stdout.
-func Launch(ctx context.Context, cmd *exec.Cmd, logger hclog.Logger) (*Client, error) {
+// start only. Nothing the plugin writes reaches this process's stdout.
+func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	logger := opts.Logger
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
@@ -53,7 +64,7 @@ func Launch(ctx context.Context, cmd *exec.Cmd, logger hclog.Logger) (*Client, e
 		return nil, err
 	}
 	named := logger.Named(filepath.Base(cmd.Path))
-	debugWriter := func(stream string) *hclogWriter { return &hclogWriter{named.Named(stream)} }
+	debugWriter := func(stream string) *hclogWriter { return &hclogWriter{l: named.Named(stream), notices: opts.Notices} }
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          pluginSet(nil),
@@ -312,12 +323,22 @@ func FindExternal(name string) (string, error) {
 }
 
 // hclogWriter writes what a plugin prints, line by line, to a logger at
-// Debug level.
-type hclogWriter struct{ l hclog.Logger }
+// Debug level, and the driver's notices (see Notify) to notices.
+type hclogWriter struct {
+	l       hclog.Logger
+	notices io.Writer
+}
 
 func (w *hclogWriter) Write(p []byte) (int, error) {
 	for line := range strings.Lines(string(p)) {
-		if line = strings.TrimRight(line, "\r\n"); line != "" {
+		line = strings.TrimRight(line, "\r\n")
+		if msg, ok := strings.CutPrefix(line, noticePrefix); ok {
+			if w.notices != nil {
+				fmt.Fprintln(w.notices, msg)
+			}
+			continue
+		}
+		if line != "" {
 			w.l.Debug(line)
 		}
 	}

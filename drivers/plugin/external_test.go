@@ -23,8 +23,12 @@ import (
 	"github.com/machine-cli/machine/drivers/drivertest"
 )
 
-// chatter is what testdata/machine-driver-fake prints to stdout on each call.
-const chatter = "machine-driver-fake: chatter on stdout"
+// chatter is what testdata/machine-driver-fake prints to stdout on each
+// call, and notice what it shows the user with Notify.
+const (
+	chatter = "machine-driver-fake: chatter on stdout"
+	notice  = "machine-driver-fake: a notice for the user"
+)
 
 // buildFake builds testdata/machine-driver-fake into a temporary directory.
 func buildFake(t *testing.T) string {
@@ -92,12 +96,12 @@ func (b *syncBuffer) String() string {
 func TestExternalProcess(t *testing.T) {
 	bin := buildFake(t)
 	stdout := captureStdout(t)
-	var logs syncBuffer
+	var logs, notices syncBuffer
 	logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	c, err := Launch(ctx, exec.Command(bin), logger)
+	c, err := Launch(ctx, exec.Command(bin), LaunchOptions{Logger: logger, Notices: &notices})
 	if err != nil {
 		t.Fatalf("Launch: %v", err)
 	}
@@ -143,6 +147,18 @@ func TestExternalProcess(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// Notices reach the user's writer whole and stay out of the log.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(notices.String(), notice+"\n"); {
+		if time.Now().After(deadline) {
+			t.Errorf("the driver's notice did not arrive; notices %q", notices.String())
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), notice) || strings.Contains(notices.String(), "machine-notice") {
+		t.Errorf("notice in the log or with its marker:\nlog: %s\nnotices: %s", logs.String(), notices.String())
+	}
+
 	c.Close()
 	if !c.pc.Exited() {
 		t.Error("plugin not exited after Close")
@@ -168,7 +184,7 @@ func TestLaunchFailures(t *testing.T) {
 	t.Run("not a plugin", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
-		if _, err := Launch(ctx, exec.Command("/bin/sh", "-c", "echo hello; exit 3"), nil); err == nil {
+		if _, err := Launch(ctx, exec.Command("/bin/sh", "-c", "echo hello; exit 3"), LaunchOptions{}); err == nil {
 			t.Error("Launch of a non-plugin succeeded")
 		}
 	})
@@ -176,7 +192,7 @@ func TestLaunchFailures(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := Launch(ctx, exec.Command("/bin/sh", "-c", "sleep 30"), nil)
+		_, err := Launch(ctx, exec.Command("/bin/sh", "-c", "sleep 30"), LaunchOptions{})
 		if err == nil {
 			t.Error("Launch of a process that never answers succeeded")
 		}

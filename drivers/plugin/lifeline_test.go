@@ -37,7 +37,7 @@ func pluginHost(bin string) int {
 	ctx := context.Background()
 	cmd := exec.Command(bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // as libmachine starts plugins
-	c, err := Launch(ctx, cmd, nil)
+	c, err := Launch(ctx, cmd, LaunchOptions{})
 	if err != nil {
 		fmt.Println("launch:", err)
 		return 1

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -100,4 +101,17 @@ func serve[T any](ctx context.Context, s *server, req *request, fn func(context.
 		return nil, toStatus(callErr)
 	}
 	return &reply[T]{Config: config, Value: v}, nil
+}
+
+// noticePrefix marks a line of a driver's stderr meant for the user.
+const noticePrefix = "machine-notice: "
+
+// Notify shows msg, line by line, on the stderr of the command that runs
+// the driver, whatever its --debug: for what the user must see or act on,
+// such as a device code sign-in. Call it from a driver's methods only,
+// once Serve runs.
+func Notify(msg string) {
+	for line := range strings.Lines(msg) {
+		fmt.Fprintln(os.Stderr, noticePrefix+strings.TrimRight(line, "\r\n"))
+	}
 }

@@ -15,10 +15,14 @@ import (
 // Chatter is what the driver prints to stdout on each call.
 const Chatter = "machine-driver-fake: chatter on stdout"
 
+// Notice is what the driver shows the user on each call (plugin.Notify).
+const Notice = "machine-driver-fake: a notice for the user"
+
 func main() {
 	fmt.Fprintln(os.Stderr, "machine-driver-fake: starting")
 	plugin.Serve(func() drivers.Driver {
 		fmt.Println(Chatter)
+		plugin.Notify(Notice)
 		return drivertest.NewFake()
 	})
 }
