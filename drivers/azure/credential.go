@@ -215,3 +215,9 @@ func discoverTenant(ctx context.Context, s signIn, subscription string) (string,
 	}
 	return "", fmt.Errorf("azure: find the tenant of subscription %q: %s and no tenant in the answer; pass --azure-tenant-id", subscription, resp.Status)
 }
+
+// noCacheNote says what a missing persistent token cache means for the user.
+func noCacheNote(why string) string {
+	return "azure: no persistent token cache (" + why + "); a device code sign-in lasts for this command only. " +
+		"To sign in once, use `az login` (the Azure CLI keeps its own) or a service principal (--azure-client-id, --azure-client-secret)"
+}
