@@ -97,6 +97,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 			s.opts.ClientID))
 		return
 	}
+	if f.Get("scope") == "" {
+		s.authError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+		return
+	}
 	for _, scope := range strings.Fields(f.Get("scope")) {
 		switch scope {
 		case "openid", "profile", "offline_access":

@@ -220,14 +220,25 @@ func putVM(s *Server, c *call, old *resource, body []byte) (*resource, func(cont
 	work := func(ctx context.Context) *Error {
 		pub, priv, err := s.opts.Hooks.CreateVM(ctx, spec)
 		s.mu.Lock()
-		defer s.mu.Unlock()
+		gone := s.res[key(r.id)] != r
 		r.vm.changed = time.Now().UTC()
 		if err != nil {
 			r.vm.failure, r.vm.power = asError(err), powerDeallocated
+			s.mu.Unlock()
 			return r.vm.failure
 		}
 		r.vm.created, r.vm.power, r.vm.publicIP, r.vm.privateIP = true, powerRunning, pub, priv
-		s.syncAddresses(r)
+		if !gone {
+			s.syncAddresses(r)
+		}
+		s.mu.Unlock()
+		if gone {
+			// Deleted (with its group, or behind the driver's back) while
+			// the host came up: take the host down again.
+			if err := s.opts.Hooks.DeleteVM(ctx, spec); err != nil {
+				return asError(err)
+			}
+		}
 		return nil
 	}
 	return r, work, nil
@@ -634,7 +645,7 @@ func diskKind() *kind {
 // DELETE, as compute answers them).
 func availabilitySetKind() *kind {
 	return &kind{
-		typ: typeAvailSet, rp: rpCompute,
+		typ: typeAvailSet, rp: rpCompute, created: http.StatusOK,
 		notFound: func(c *call) *Error { return notFound(typeAvailSet, c.group, c.name) },
 		put: func(s *Server, c *call, old *resource, body []byte) (*resource, func(context.Context) *Error, *Error) {
 			var in armcompute.AvailabilitySet

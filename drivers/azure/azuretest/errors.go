@@ -54,6 +54,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
+// snapshot is v as JSON now: what a handler takes under s.mu to answer
+// after letting go of it.
+func snapshot(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`{"error":{"code":"InternalServerError","message":"the stand-in could not encode its answer"}}`)
+	}
+	return b
+}
+
 // writeError answers e in ARM's error envelope.
 func writeError(w http.ResponseWriter, e *Error) {
 	writeJSON(w, e.Status, struct {

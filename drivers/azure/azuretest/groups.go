@@ -20,7 +20,7 @@ func (s *Server) serveGroup(w http.ResponseWriter, r *http.Request, sub, name st
 		g := s.res[key(id)]
 		var out any
 		if g != nil {
-			out = groupView(g)
+			out = snapshot(groupView(g))
 		}
 		s.mu.Unlock()
 		switch {
@@ -86,7 +86,7 @@ func (s *Server) putGroup(w http.ResponseWriter, r *http.Request, id, name strin
 		return
 	}
 	g.obj.(*armresources.ResourceGroup).Tags = in.Tags
-	out := groupView(g)
+	out := snapshot(groupView(g))
 	s.mu.Unlock()
 	writeJSON(w, status, out)
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"slices"
@@ -107,6 +109,7 @@ func Start(opts Options) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0), // handshakes refused by clients that do not trust the CA
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{c.server}, MinVersion: tls.VersionTLS12},
 	}
 	go func() { _ = s.http.Serve(tls.NewListener(ln, s.http.TLSConfig)) }()

@@ -1,6 +1,7 @@
 package azuretest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,6 +41,7 @@ type kind struct {
 	rp       string // resource provider namespace, for operation URLs
 	lro      bool   // PUT and DELETE are long-running
 	child    bool   // a child resource (subnets), written with its parent
+	created  int    // status of a PUT that creates; 0 is 201
 	notFound func(c *call) *Error
 	// put validates body and stores the resource (old is the existing one,
 	// if any), returning it and the work its operation does; under s.mu.
@@ -274,11 +276,11 @@ func (s *Server) put(w http.ResponseWriter, c *call) {
 	s.res[c.key] = r
 	status := http.StatusOK
 	if old == nil {
-		status = http.StatusCreated
+		status = cmp.Or(c.kind.created, http.StatusCreated)
 	}
 	if !c.kind.lro {
 		r.state = stateSucceeded
-		out := r.kind.view(s, r, c)
+		out := snapshot(r.kind.view(s, r, c))
 		s.mu.Unlock()
 		writeJSON(w, status, out)
 		return
@@ -293,7 +295,7 @@ func (s *Server) put(w http.ResponseWriter, c *call) {
 	} else {
 		r.state = stateUpdating
 	}
-	out := r.kind.view(s, r, c)
+	out := snapshot(r.kind.view(s, r, c))
 	s.mu.Unlock()
 
 	s.lroHeaders(w, op, true, false)
