@@ -5,14 +5,19 @@
 //
 // It serves only what the driver needs, and answers as Azure does:
 //
-//   - sign-in for a client secret credential: the tenant's OpenID
-//     configuration and the v2.0 token endpoint (client_credentials), with
-//     Entra's AADSTS errors; ARM requests need its bearer token;
+//   - sign-in for a client secret credential, as MSAL asks for it with a
+//     custom authority host and instance discovery off (which the
+//     credential needs: with it on, MSAL asks login.microsoftonline.com):
+//     GET /{tenant}/v2.0/.well-known/openid-configuration, then POST
+//     /{tenant}/oauth2/v2.0/token with grant_type=client_credentials,
+//     client_id, client_secret and scope "{URL}/.default openid
+//     offline_access profile"; wrong credentials get Entra's AADSTS
+//     errors. ARM requests need the opaque bearer token it hands out;
 //   - resource groups, virtual networks and subnets, network security
 //     groups, public IP addresses, network interfaces, availability sets,
 //     virtual machines (with instance view and power actions), their OS
 //     disks, VM sizes and resource SKUs, kept in memory by resource ID,
-//     case-insensitively;
+//     case-insensitively, for any api-version;
 //   - long-running operations with Azure-AsyncOperation and Location
 //     headers and retry-after-ms, which the SDK's pollers drive;
 //   - ARM's errors: 404 ResourceNotFound and ResourceGroupNotFound, 409
@@ -21,4 +26,11 @@
 //
 // VMs are made real by Hooks: integration tests bring up test hosts in
 // them; StaticHooks runs nothing, for unit tests.
+//
+// Where it knowingly differs from Azure: a static public IP has no
+// address until the VM using it is created (its address is the host's,
+// which only Hooks.CreateVM knows); VM sizes have names only; a VM naming
+// a missing NIC gets the network provider's InvalidResourceReference;
+// conflicting writes get AnotherOperationInProgress from compute too; and
+// the device code flow is not served.
 package azuretest
