@@ -71,7 +71,6 @@ const (
 	typeGroup    = "Microsoft.Resources/resourceGroups"
 	rpNetwork    = "Microsoft.Network"
 	rpCompute    = "Microsoft.Compute"
-	rpResources  = "Microsoft.Resources"
 )
 
 // newKinds are the resource types served, by lower-case type.
