@@ -146,7 +146,7 @@ func Flags() []drivers.Flag {
 		s(flPrivateIP, "AZURE_PRIVATE_IP_ADDRESS", "", "static private IP address in the subnet"),
 		b(flUsePrivateIP, "AZURE_USE_PRIVATE_IP", "connect to the machine's private IP address"),
 		b(flNoPublicIP, "AZURE_NO_PUBLIC_IP", "make no public IP address (implies --azure-use-private-ip)"),
-		b(flStaticPublicIP, "AZURE_STATIC_PUBLIC_IP", "make the public IP address static"),
+		b(flStaticPublicIP, "AZURE_STATIC_PUBLIC_IP", "accepted for docker-machine scripts: public IP addresses are always static (Standard SKU)"),
 		s(flDNSLabel, "AZURE_DNS_LABEL", "", "DNS label of the public IP address (LABEL.LOCATION.cloudapp.azure.com)"),
 		i(flDiskSize, "AZURE_DISK_SIZE", defaultDiskSize, "OS disk size in GB"),
 		s(flStorageType, "AZURE_STORAGE_TYPE", defaultStorageType, "OS disk storage type (Standard_LRS, Premium_LRS, StandardSSD_LRS, ...)"),
@@ -157,7 +157,7 @@ func Flags() []drivers.Flag {
 		b(flAccelerated, "AZURE_ACCELERATED_NETWORKING", "enable accelerated networking on the NIC"),
 		i(flFaultDomainCount, "AZURE_FAULT_DOMAIN_COUNT", defaultFaultDomains, "fault domains of an availability set made by machine"),
 		i(flUpdateDomainCount, "AZURE_UPDATE_DOMAIN_COUNT", defaultUpdateDomains, "update domains of an availability set made by machine"),
-		b(flStandardIPSKU, "AZURE_STANDARD_PUBLIC_IP_SKU", "use the Standard SKU for the public IP address (always static)"),
+		b(flStandardIPSKU, "AZURE_STANDARD_PUBLIC_IP_SKU", "accepted for docker-machine scripts: public IP addresses are always Standard SKU (Azure retired Basic)"),
 	}
 }
 

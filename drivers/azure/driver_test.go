@@ -240,9 +240,9 @@ func TestCreateResources(t *testing.T) {
 	}{
 		{name: "defaults", check: func(t *testing.T, w world) {
 			ip, ok := get[armnetwork.PublicIPAddress](w.f, ipIDOf("m1"))
-			if !ok || val(ip.SKU.Name) != armnetwork.PublicIPAddressSKUNameBasic ||
-				val(ip.Properties.PublicIPAllocationMethod) != armnetwork.IPAllocationMethodDynamic || ip.Properties.DNSSettings != nil {
-				t.Errorf("public IP %+v, want Basic, dynamic, no DNS label", ip)
+			if !ok || val(ip.SKU.Name) != armnetwork.PublicIPAddressSKUNameStandard ||
+				val(ip.Properties.PublicIPAllocationMethod) != armnetwork.IPAllocationMethodStatic || ip.Properties.DNSSettings != nil {
+				t.Errorf("public IP %+v, want Standard (Azure retired Basic), static, no DNS label", ip)
 			}
 			nic, _ := get[armnetwork.Interface](w.f, nicIDOf("m1"))
 			ipc := nic.Properties.IPConfigurations[0].Properties
@@ -305,7 +305,7 @@ func TestCreateResources(t *testing.T) {
 		}},
 		{name: "static IP with DNS label", opts: map[string]any{flStaticPublicIP: true, flDNSLabel: "my-host"}, check: func(t *testing.T, w world) {
 			ip, _ := get[armnetwork.PublicIPAddress](w.f, ipIDOf("m1"))
-			if val(ip.Properties.PublicIPAllocationMethod) != armnetwork.IPAllocationMethodStatic || val(ip.SKU.Name) != armnetwork.PublicIPAddressSKUNameBasic ||
+			if val(ip.Properties.PublicIPAllocationMethod) != armnetwork.IPAllocationMethodStatic || val(ip.SKU.Name) != armnetwork.PublicIPAddressSKUNameStandard ||
 				val(ip.Properties.DNSSettings.DomainNameLabel) != "my-host" {
 				t.Errorf("public IP %+v %+v", ip.SKU, ip.Properties)
 			}
@@ -938,6 +938,9 @@ func TestStandIn(t *testing.T) {
 		if err := get(); !notFound(err) {
 			t.Errorf("%s after Remove: %v, want 404", what, err)
 		}
+	}
+	if left := srv.Resources(); len(left) > 0 {
+		t.Errorf("the stand-in still holds, after Remove (the group machine made included):\n%s", strings.Join(left, "\n"))
 	}
 	if err := d.Remove(ctx); err != nil {
 		t.Errorf("second Remove: %v", err)

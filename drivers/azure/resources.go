@@ -347,17 +347,13 @@ func (d *Driver) nsgBody(n names) armnetwork.SecurityGroup {
 	}
 }
 
-// publicIPBody is the public IP: dynamic unless --azure-static-public-ip,
-// Standard SKU (always static) with --azure-enable-public-ip-standard-sku,
-// with the --azure-dns label. It goes when its VM is deleted.
+// publicIPBody is the public IP, with the --azure-dns label; it goes when
+// its VM is deleted. It is always a static Standard SKU address: Azure
+// retired Basic SKU public IPs (creation refused since 2025), which were
+// the only dynamic ones, so --azure-static-public-ip and
+// --azure-enable-public-ip-standard-sku are what every machine gets.
 func (d *Driver) publicIPBody(n names) armnetwork.PublicIPAddress {
-	alloc, sku := armnetwork.IPAllocationMethodDynamic, armnetwork.PublicIPAddressSKUNameBasic
-	if d.StaticPublicIP {
-		alloc = armnetwork.IPAllocationMethodStatic
-	}
-	if d.EnablePublicIPStandardSKU {
-		alloc, sku = armnetwork.IPAllocationMethodStatic, armnetwork.PublicIPAddressSKUNameStandard
-	}
+	alloc, sku := armnetwork.IPAllocationMethodStatic, armnetwork.PublicIPAddressSKUNameStandard
 	ip := armnetwork.PublicIPAddress{
 		Location: to(n.location),
 		Tags:     d.tags(false),
