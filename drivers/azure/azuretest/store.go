@@ -112,6 +112,9 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, seg []string) 
 	case n == 4 && eq(seg[2], "resourcegroups"):
 		s.serveGroup(w, r, seg[1], seg[3])
 		return
+	case n == 5 && eq(seg[2], "resourcegroups") && eq(seg[4], "resources") && r.Method == http.MethodGet:
+		s.serveGroupResources(w, seg[1], seg[3])
+		return
 	case n >= 8 && eq(seg[2], "resourcegroups") && eq(seg[4], "providers"):
 		if c := s.parseResource(r, seg); c != nil {
 			s.serveResource(w, c)
@@ -498,4 +501,40 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// serveGroupResources answers ARM's list of what a resource group holds
+// (GET .../resourceGroups/G/resources): its top-level resources with ID,
+// name, type, location and tags; child resources (subnets) are not listed,
+// as in ARM.
+func (s *Server) serveGroupResources(w http.ResponseWriter, sub, group string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gk := key(groupID(sub, group))
+	if s.res[gk] == nil {
+		writeError(w, groupNotFound(group))
+		return
+	}
+	type item struct {
+		ID       string            `json:"id"`
+		Name     string            `json:"name"`
+		Type     string            `json:"type"`
+		Location string            `json:"location"`
+		Tags     map[string]string `json:"tags,omitempty"`
+	}
+	items := []item{}
+	for _, r := range s.res {
+		if r.group != gk || r.parent != "" {
+			continue
+		}
+		var t struct {
+			Tags map[string]string `json:"tags"`
+		}
+		if b, err := json.Marshal(r.obj); err == nil {
+			_ = json.Unmarshal(b, &t)
+		}
+		items = append(items, item{ID: r.id, Name: r.name, Type: r.kind.typ, Location: r.loc, Tags: t.Tags})
+	}
+	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.ID, b.ID) })
+	writeJSON(w, http.StatusOK, map[string]any{"value": items})
 }
