@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/drivers/azure"
 	"github.com/machine-cli/machine/drivers/generic"
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/libmachine"
@@ -25,6 +26,7 @@ var version = "0.1.0-dev"
 
 // builtinDrivers are the drivers this binary serves itself.
 var builtinDrivers = map[string]func() drivers.Driver{
+	"azure":   azure.New,
 	"generic": generic.New,
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,7 +47,9 @@ type signIn struct {
 //
 //  1. An explicit client secret (--azure-client-secret or
 //     AZURE_CLIENT_SECRET, with the client ID) always: nothing cached can
-//     take its place (docker-machine's issue 3782 was the reverse).
+//     take its place (docker-machine's issue 3782 was the reverse). The
+//     secret is never stored: later commands (rm, start, ...) take it from
+//     AZURE_CLIENT_SECRET, or sign in by the other ways below.
 //  2. A device code sign-in made earlier, from its authentication record
 //     in the store and the token cache, without asking again.
 //  3. azidentity's chain: environment, workload identity, managed
@@ -63,8 +66,16 @@ func credential(ctx context.Context, c *Config, s signIn) (azcore.TokenCredentia
 			return nil, err
 		}
 	}
-	if c.ClientSecret != "" {
-		cred, err := azidentity.NewClientSecretCredential(tenant, c.ClientID, c.ClientSecret, &azidentity.ClientSecretCredentialOptions{
+	clientID, secret := c.ClientID, c.ClientSecret
+	if secret == "" {
+		// Given to an earlier call of this command, or by the user.
+		secret = os.Getenv("AZURE_CLIENT_SECRET")
+		if id := os.Getenv("AZURE_CLIENT_ID"); clientID == "" || (secret != "" && id != "") {
+			clientID = id
+		}
+	}
+	if secret != "" && clientID != "" {
+		cred, err := azidentity.NewClientSecretCredential(tenant, clientID, secret, &azidentity.ClientSecretCredentialOptions{
 			ClientOptions: s.clientOptions(), DisableInstanceDiscovery: s.custom,
 		})
 		if err != nil {
@@ -220,4 +231,37 @@ func discoverTenant(ctx context.Context, s signIn, subscription string) (string,
 func noCacheNote(why string) string {
 	return "azure: no persistent token cache (" + why + "); a device code sign-in lasts for this command only. " +
 		"To sign in once, use `az login` (the Azure CLI keeps its own) or a service principal (--azure-client-id, --azure-client-secret)"
+}
+
+// signInNow gets a token for the resource manager, so that the sign-in
+// happens (and fails, with one clear line) before any ARM call.
+func signInNow(ctx context.Context, cred azcore.TokenCredential, s signIn) error {
+	aud := strings.TrimSuffix(s.cloud.Services[cloud.ResourceManager].Audience, "/")
+	if aud == "" {
+		aud = strings.TrimSuffix(s.cloud.Services[cloud.ResourceManager].Endpoint, "/")
+	}
+	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{aud + "/.default"}}); err != nil {
+		return signInError(err)
+	}
+	return nil
+}
+
+// signInError condenses a failed sign-in to one line: Microsoft Entra's
+// own description (AADSTS code and sentence) when it sent one, without the
+// SDK's dump of the request and response.
+func signInError(err error) error {
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) && afe.RawResponse != nil && afe.RawResponse.Body != nil {
+		var body struct {
+			Description string `json:"error_description"`
+		}
+		b, _ := io.ReadAll(io.LimitReader(afe.RawResponse.Body, 1<<16))
+		if json.Unmarshal(b, &body) == nil && body.Description != "" {
+			msg, _, _ := strings.Cut(body.Description, " Trace ID:")
+			msg, _, _ = strings.Cut(msg, "\n")
+			return fmt.Errorf("azure: sign-in refused: %s (check --azure-tenant-id, --azure-client-id and --azure-client-secret)", strings.TrimSpace(msg))
+		}
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	return fmt.Errorf("azure: sign-in failed: %s", strings.TrimSpace(line))
 }

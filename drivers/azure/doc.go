@@ -1,8 +1,9 @@
 // Package azure is the azure driver: Docker hosts on Azure virtual
 // machines, created through the current Azure SDK for Go (azidentity,
 // azcore and the ARM clients), with docker-machine's flags and AZURE_*
-// variables.
+// variables. The machine binary serves it as a built-in driver.
 //
-// Work in progress (issue 8): the driver is not yet among the built-in
-// drivers; this package holds its parts as they land.
+// Its tests run against the SDK's own fake servers and against a local ARM
+// stand-in (package azuretest); no cloud is reachable from the test
+// machines.
 package azure

@@ -118,8 +118,18 @@ func (d *Driver) GetCreateFlags(context.Context) ([]drivers.Flag, error) { retur
 
 // SetConfigFromFlags takes the flag values and checks them and the machine
 // name; every error wraps drivers.ErrInvalidConfig.
+//
+// An explicit client secret is not part of the stored config, and each
+// call gets a fresh driver; it is kept where azidentity looks for one, in
+// this driver process's AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, for the
+// later calls of the same command (the process ends with it).
 func (d *Driver) SetConfigFromFlags(_ context.Context, opts drivers.Options) error {
-	return errors.Join(d.SetFlags(opts), ValidateName(d.MachineName))
+	err := errors.Join(d.SetFlags(opts), ValidateName(d.MachineName))
+	if err == nil && d.ClientSecret != "" {
+		os.Setenv("AZURE_CLIENT_ID", d.ClientID)
+		os.Setenv("AZURE_CLIENT_SECRET", d.ClientSecret)
+	}
+	return err
 }
 
 // PreCreateCheck checks, without calling Azure, what Create needs.
@@ -345,6 +355,11 @@ func defaultConnect(ctx context.Context, c *Config) (*conn, error) {
 func connectWith(ctx context.Context, c *Config, s signIn) (*conn, error) {
 	cred, err := credential(ctx, c, s)
 	if err != nil {
+		return nil, err
+	}
+	// Once, before the calls that run in parallel, so that a refused
+	// sign-in is one error, not one per call.
+	if err := signInNow(ctx, cred, s); err != nil {
 		return nil, err
 	}
 	return dial(c.SubscriptionID, cred, s.clientOptions())
