@@ -199,6 +199,16 @@ type testHost struct {
 // the test ends.
 func startHost(t testing.TB, image string) *testHost {
 	t.Helper()
+	h, err := launchHost(t, image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// launchHost is startHost for code that runs outside the test's goroutine
+// (a stand-in's hooks): it returns its failure instead of ending the test.
+func launchHost(t testing.TB, image string) (*testHost, error) {
 	name := fmt.Sprintf("machine-it-%d-%d", os.Getpid(), env.seq.Add(1))
 	t.Cleanup(func() {
 		if *keepHosts {
@@ -212,9 +222,9 @@ func startHost(t testing.TB, image string) *testHost {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("start test host %s: %v\n%s", name, err, stderr.String())
+		return nil, fmt.Errorf("start test host %s: %v\n%s", name, err, stderr.String())
 	}
-	return &testHost{Name: name, IP: strings.TrimSpace(string(out))}
+	return &testHost{Name: name, IP: strings.TrimSpace(string(out))}, nil
 }
 
 // exec runs a shell command in the host through docker exec (the test's
