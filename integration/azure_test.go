@@ -166,7 +166,8 @@ func azureStandIn(t *testing.T) (*azuretest.Server, *azureHosts, *machineCLI, []
 // TestAzureStandIn: create -d azure against the local ARM stand-in (no
 // cloud is reachable here), whose VMs are real test hosts: Docker is
 // provisioned, env points the docker client at it over TLS, ls shows it
-// Running, and rm leaves nothing of it in the stand-in. Bad input fails
+// Running, stop/start/kill/restart go through the VM's power state and the
+// engine answers again, and rm leaves nothing of it in the stand-in. Bad input fails
 // with one line and leaves nothing behind.
 func TestAzureStandIn(t *testing.T) {
 	srv, hosts, m, create := azureStandIn(t)
@@ -183,6 +184,22 @@ func TestAzureStandIn(t *testing.T) {
 	}
 	if st := m.ok(t, "ls", "--format", "{{.Name}} {{.DriverName}} {{.State}}").Stdout; st != "az1 azure Running\n" {
 		t.Errorf("ls = %q", st)
+	}
+	// stop deallocates, start brings the engine back on the same address;
+	// kill powers off, restart powers on again.
+	for _, step := range []struct{ op, state string }{
+		{"stop", "Stopped"}, {"start", "Running"}, {"kill", "Stopped"}, {"restart", "Running"},
+	} {
+		r := m.ok(t, step.op, "az1")
+		if r.Stdout != "" {
+			t.Errorf("%s printed on stdout: %q", step.op, r.Stdout)
+		}
+		if st := m.ok(t, "ls", "--format", "{{.State}}").Stdout; st != step.state+"\n" {
+			t.Errorf("after %s, state %q, want %s", step.op, st, step.state)
+		}
+	}
+	if v, err := dockerVersion(t, vars); err != nil || v == "" {
+		t.Errorf("docker version through env after start: %v: %s", err, v)
 	}
 	cfg, err := os.ReadFile(filepath.Join(m.store, "machines", "az1", "config.json"))
 	if err != nil || strings.Contains(string(cfg), "it-secret") {

@@ -138,6 +138,14 @@ func TestGenericPreinstalled(t *testing.T) {
 			}
 		}
 	})
+	t.Run("power operations the generic driver cannot do", func(t *testing.T) {
+		for _, op := range []string{"start", "stop", "kill"} {
+			m.fails(t, "not supported", op, "n1")
+		}
+		if st := m.ok(t, "ls", "--format", "{{.State}}").Stdout; st != "Running\n" {
+			t.Errorf("state after refused power operations: %q", st)
+		}
+	})
 	t.Run("rm", func(t *testing.T) {
 		m.ok(t, "rm", "-y", "n1")
 		if _, err := os.Stat(machineDir); !os.IsNotExist(err) {
