@@ -38,7 +38,7 @@ func (d *Driver) Remove(ctx context.Context) error {
 // another machine made, as the last machine to leave them. Made loses each
 // entry that is dealt with, so that a second try does the rest.
 func (d *Driver) teardown(ctx context.Context, c *conn, rollback bool) error {
-	t := &teardown{d: d, c: c, n: d.names(), m: d.made(), rollback: rollback, gone: map[string]bool{}}
+	t := &teardown{ctx: ctx, d: d, c: c, n: d.names(), m: d.made(), rollback: rollback, gone: map[string]bool{}}
 	m := t.m
 
 	// 1. The VM: its disk and NIC cannot go while it exists.
@@ -88,6 +88,7 @@ func (d *Driver) teardown(ctx context.Context, c *conn, rollback bool) error {
 
 // teardown is one run of Driver.teardown.
 type teardown struct {
+	ctx      context.Context
 	d        *Driver
 	c        *conn
 	n        names
@@ -129,12 +130,25 @@ func (t *teardown) own(id, what string, clear func(*Made), del func(ref) error) 
 	if err != nil {
 		return err
 	}
-	if err := del(r); err != nil && !notFound(err) {
+	if err := t.retry(func() error { return del(r) }); err != nil && !notFound(err) {
 		return fail(fmt.Sprintf("delete %s %q in resource group %q", what, r.name, r.group), err)
 	}
 	t.markGone(id)
 	t.d.record(clear)
 	return nil
+}
+
+// retry runs a delete again while it conflicts with another operation on
+// the resource (409 AnotherOperationInProgress and the like), as ensure
+// does for puts: two rms at once may both find a shared resource unused
+// and delete it, and the second delete conflicts with the first until it
+// ends; tried again, it finds the resource gone. What uses the resource
+// meanwhile makes Azure refuse the delete as in use, which is no conflict.
+// The resource group's delete is not tried again: it takes everything in
+// the group with it, and what the group holds must be listed again first.
+func (t *teardown) retry(del func() error) error {
+	_, err := t.d.ensure(t.ctx, true, nil, func(context.Context) error { return del() })
+	return err
 }
 
 // shared ends the handling of a shared resource: deleted, missing, or
@@ -183,7 +197,7 @@ func (t *teardown) nsg(ctx context.Context) error {
 	if !t.mayDelete(m.NSG != "", g.Tags) || nsgInUse(g.SecurityGroup, m.NIC) {
 		return t.keep(clear)
 	}
-	_, err = done(c.nsgs.BeginDelete(ctx, n.group, n.nsg, nil)).wait(ctx)
+	err = t.retry(func() error { _, err := done(c.nsgs.BeginDelete(ctx, n.group, n.nsg, nil)).wait(ctx); return err })
 	return t.shared(fmt.Sprintf("network security group %q", n.nsg), n.nsgID(), err, clear)
 }
 
@@ -236,7 +250,10 @@ func (t *teardown) subnet(ctx context.Context) error {
 	if subnetInUse(s.Subnet, m.NIC) {
 		return t.keep(clear)
 	}
-	_, err = done(c.subnets.BeginDelete(ctx, n.vnetGroup, n.vnet, n.subnet, nil)).wait(ctx)
+	err = t.retry(func() error {
+		_, err := done(c.subnets.BeginDelete(ctx, n.vnetGroup, n.vnet, n.subnet, nil)).wait(ctx)
+		return err
+	})
 	return t.shared(fmt.Sprintf("subnet %q of virtual network %q", n.subnet, n.vnet), n.subnetID(), err, clear)
 }
 
@@ -276,7 +293,7 @@ func (t *teardown) availabilitySet(ctx context.Context) error {
 	if !t.mayDelete(m.AvailabilitySet, a.Tags) || availabilitySetInUse(a.AvailabilitySet, n.vmID()) {
 		return t.keep(clear)
 	}
-	_, err = c.availSets.Delete(ctx, n.group, n.avset, nil)
+	err = t.retry(func() error { _, err := c.availSets.Delete(ctx, n.group, n.avset, nil); return err })
 	return t.shared(fmt.Sprintf("availability set %q", n.avset), n.avsetID(), err, clear)
 }
 
@@ -318,7 +335,7 @@ func (t *teardown) vnet(ctx context.Context) error {
 			}
 		}
 	}
-	_, err = done(c.vnets.BeginDelete(ctx, n.vnetGroup, n.vnet, nil)).wait(ctx)
+	err = t.retry(func() error { _, err := done(c.vnets.BeginDelete(ctx, n.vnetGroup, n.vnet, nil)).wait(ctx); return err })
 	return t.shared(fmt.Sprintf("virtual network %q", n.vnet), n.vnetID(), err, clear)
 }
 

@@ -228,3 +228,23 @@ func TestRemoveFails(t *testing.T) {
 		t.Errorf("after the second Remove: Made %+v, group left %v", d.Made, f.hasGroup(defaultResourceGroup))
 	}
 }
+
+// TestRemoveRetriesConflicts: a delete that conflicts with another
+// operation (another rm deleting the same shared subnet or network at the
+// same time) is tried again, not reported as a failure.
+func TestRemoveRetriesConflicts(t *testing.T) {
+	f := newFakeARM()
+	d := mustCreate(t, f, "m1", nil)
+	for _, p := range []string{"/subnets/" + defaultSubnet, "/virtualnetworks/" + defaultVNet, "/networkinterfaces/m1-nic"} {
+		f.fail(http.MethodDelete, p, http.StatusConflict, "AnotherOperationInProgress", "Another operation on this or dependent resource is in progress.", 2)
+	}
+	if err := d.Remove(t.Context()); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if !d.Made.empty() || f.hasGroup(defaultResourceGroup) {
+		t.Errorf("after Remove: Made %+v, group left %v", d.Made, f.hasGroup(defaultResourceGroup))
+	}
+	if f.conflicts != 6 {
+		t.Errorf("%d conflicts served, want each delete refused twice", f.conflicts)
+	}
+}
