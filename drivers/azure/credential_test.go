@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -119,5 +120,33 @@ func TestCredentialChoice(t *testing.T) {
 	}
 	if got := (signIn{storeDir: s.storeDir}).recordFile("../escape"); got != "" {
 		t.Errorf("record file for a bad tenant name: %q", got)
+	}
+}
+
+// TestSecretOutlivesTheCall: the client secret given at create reaches the
+// later calls of the same command (each gets a fresh driver from the
+// stored JSON) without being in that JSON.
+func TestSecretOutlivesTheCall(t *testing.T) {
+	offline(t)
+	s := armChallenge(t)
+	d := New().(*Driver)
+	d.MachineName = "m1"
+	if err := d.SetConfigFromFlags(t.Context(), map[string]any{flSubscriptionID: "sub-1", flClientID: "app", flClientSecret: "s3cret"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(d)
+	if err != nil || strings.Contains(string(b), "s3cret") {
+		t.Fatalf("stored config %s (%v) holds the secret", b, err)
+	}
+	next := New().(*Driver)
+	if err := json.Unmarshal(b, next); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := credential(t.Context(), &next.Config, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cred.(*azidentity.ClientSecretCredential); !ok {
+		t.Errorf("a later call signs in with %T, want the client secret", cred)
 	}
 }
