@@ -26,8 +26,9 @@ const armLatency = 200 * time.Millisecond
 // (wall time over the latency): creating one resource after another would
 // take about 8.
 func BenchmarkCreateStandIn(b *testing.B) {
-	b.Setenv("AZURE_CLIENT_ID", "")
-	b.Setenv("AZURE_CLIENT_SECRET", "")
+	for k, v := range offlineEnv {
+		b.Setenv(k, v)
+	}
 	const tenant, client, secret = "11111111-2222-3333-4444-555555555555", "app", "s3cret"
 	srv, err := azuretest.Start(azuretest.Options{
 		TenantID: tenant, ClientID: client, ClientSecret: secret, Latency: armLatency, RetryAfter: 10 * time.Millisecond,

@@ -17,14 +17,19 @@ import (
 // offline keeps a test's Azure SDK on this machine: a call meant for the
 // real cloud goes to a closed loopback port and fails here, and the
 // credential chain never probes the instance metadata address.
+// It also clears the AZURE_ variables a credential reads (SetConfigFromFlags
+// sets two of them), restoring them when the test ends.
 func offline(t *testing.T) {
-	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
-	t.Setenv("NO_PROXY", "127.0.0.1,localhost")
-	t.Setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
-	for _, v := range []string{"AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID"} {
-		t.Setenv(v, "")
+	for k, v := range offlineEnv {
+		t.Setenv(k, v)
 	}
+}
+
+// offlineEnv is the environment offline sets.
+var offlineEnv = map[string]string{
+	"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
+	"AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+	"AZURE_CLIENT_ID":         "", "AZURE_CLIENT_SECRET": "", "AZURE_TENANT_ID": "", "AZURE_SUBSCRIPTION_ID": "",
 }
 
 // armChallenge is a stand-in for ARM's answer to an unauthenticated

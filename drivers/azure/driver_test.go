@@ -845,8 +845,7 @@ func TestNoteFirst(t *testing.T) {
 func TestStandIn(t *testing.T) {
 	// SetConfigFromFlags keeps the client secret in the process's
 	// environment for later calls; restored when the test ends.
-	t.Setenv("AZURE_CLIENT_ID", "")
-	t.Setenv("AZURE_CLIENT_SECRET", "")
+	offline(t)
 	const tenant, client, secret = "11111111-2222-3333-4444-555555555555", "app", "s3cret"
 	hooks := &azuretest.StaticHooks{}
 	srv, err := azuretest.Start(azuretest.Options{
