@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -306,37 +305,12 @@ func sshAddr(ip string, port int) string { return net.JoinHostPort(ip, strconv.I
 // waitForSSH dials addr until it accepts a TCP connection, for at most
 // sshBound. The error is one line naming addr and the last reason.
 func waitForSSH(ctx context.Context, addr string) error {
-	wctx, cancel := context.WithTimeout(ctx, sshBound)
-	defer cancel()
-	var last error
-	for {
-		dctx, dcancel := context.WithTimeout(wctx, sshDialTimeout)
-		conn, err := new(net.Dialer).DialContext(dctx, "tcp", addr)
-		dcancel()
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		if last == nil || wctx.Err() == nil {
-			last = err
-		}
-		t := time.NewTimer(sshRetryEvery)
-		select {
-		case <-wctx.Done():
-			t.Stop()
-			var op *net.OpError
-			if errors.As(last, &op) && op.Err != nil {
-				last = op.Err
-			}
-			var sys *os.SyscallError
-			if errors.As(last, &sys) && sys.Err != nil {
-				last = sys.Err
-			}
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("azure: the VM runs but its SSH port %s did not answer: %v: %w", addr, last, err)
-			}
-			return fmt.Errorf("azure: the VM runs but its SSH port %s did not answer within %v: %w; check the network security group and the image's SSH server", addr, sshBound, last)
-		case <-t.C:
-		}
+	last := drivers.WaitTCP(ctx, addr, sshBound, sshDialTimeout, sshRetryEvery)
+	if last == nil {
+		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("azure: the VM runs but its SSH port %s did not answer: %v: %w", addr, last, err)
+	}
+	return fmt.Errorf("azure: the VM runs but its SSH port %s did not answer within %v: %w; check the network security group and the image's SSH server", addr, sshBound, last)
 }

@@ -246,31 +246,14 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 // waitForSSH dials addr until it accepts a TCP connection, for at most
 // createBound. The error is one line naming addr and the last reason.
 func waitForSSH(ctx context.Context, addr string) error {
-	wctx, cancel := context.WithTimeout(ctx, createBound)
-	defer cancel()
-	var last error
-	for {
-		dctx, dcancel := context.WithTimeout(wctx, dialTimeout)
-		conn, err := new(net.Dialer).DialContext(dctx, "tcp", addr)
-		dcancel()
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		if last == nil || wctx.Err() == nil {
-			last = err // keep the reason, not the bound's own timeout
-		}
-		select {
-		case <-wctx.Done():
-		case <-time.After(retryEvery):
-			continue
-		}
-		break
+	last := drivers.WaitTCP(ctx, addr, createBound, dialTimeout, retryEvery)
+	if last == nil {
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return &reachError{addr: addr, cause: reason(last), ctx: err}
+		return &reachError{addr: addr, cause: last, ctx: err}
 	}
-	return &reachError{addr: addr, cause: reason(last)}
+	return &reachError{addr: addr, cause: last}
 }
 
 // reachError says a host's SSH port did not answer; it wraps the dial error
@@ -290,19 +273,6 @@ func (e *reachError) Unwrap() []error {
 		return []error{e.cause, e.ctx}
 	}
 	return []error{e.cause}
-}
-
-// reason strips a dial error to its cause ("connection refused").
-func reason(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		err = op.Err
-	}
-	var sys *os.SyscallError
-	if errors.As(err, &sys) && sys.Err != nil {
-		err = sys.Err
-	}
-	return err
 }
 
 // Remove does nothing: the host is the user's.
@@ -338,7 +308,7 @@ func (d *Driver) GetState(ctx context.Context) (drivers.State, error) {
 	case ctx.Err() != nil:
 		return drivers.Error, fmt.Errorf("state of %s: %w", d.sshAddr(), ctx.Err())
 	default:
-		return drivers.Error, &reachError{addr: d.sshAddr(), cause: reason(err)}
+		return drivers.Error, &reachError{addr: d.sshAddr(), cause: drivers.DialReason(err)}
 	}
 }
 
