@@ -13,9 +13,11 @@ import (
 // tokenLifetime is how long an access token lasts, as Entra's expires_in.
 const tokenLifetime = 3599 * time.Second
 
-// serveAuth answers the sign-in endpoints MSAL uses for a client secret
-// credential with a custom authority host and instance discovery off:
-// the tenant's OpenID configuration and its v2.0 token endpoint.
+// serveAuth answers the sign-in endpoints MSAL uses with a custom
+// authority host and instance discovery off: the tenant's OpenID
+// configuration, its signing keys, its v2.0 token endpoint (client
+// credentials, device code and refresh token grants) and its device code
+// endpoint.
 func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request, seg []string) {
 	tenant := seg[0]
 	path := strings.ToLower(strings.Join(seg[1:], "/"))
@@ -27,8 +29,12 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request, seg []string)
 			return
 		}
 		s.openIDConfiguration(w)
+	case path == "discovery/v2.0/keys" && r.Method == http.MethodGet:
+		s.keys(w)
 	case path == "oauth2/v2.0/token" && r.Method == http.MethodPost:
 		s.token(w, r, tenant)
+	case path == "oauth2/v2.0/devicecode" && r.Method == http.MethodPost:
+		s.deviceCodeRequest(w, r, tenant)
 	default:
 		http.NotFound(w, r)
 	}
@@ -65,23 +71,39 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter) {
 	})
 }
 
-// token is the client_credentials grant: the configured client with its
-// secret gets an opaque bearer token for ARM.
+// token is the token endpoint: the device code and refresh token grants
+// of a user (devicecode.go) and the client_credentials grant, where the
+// configured client with its secret gets an opaque bearer token for ARM.
 func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
-	if err := r.ParseForm(); err != nil {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") == "" {
 		s.authError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 		return
 	}
 	f := r.PostForm
-	switch {
-	case !strings.EqualFold(tenant, s.opts.TenantID):
+	grant := f.Get("grant_type")
+	if grant == GrantDeviceCodeURN {
+		grant = GrantDeviceCode
+	}
+	s.countSignIn(grant)
+	if !strings.EqualFold(tenant, s.opts.TenantID) {
 		s.authError(w, http.StatusBadRequest, "invalid_request", 90002, fmt.Sprintf(
 			"Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", tenant))
 		return
-	case f.Get("grant_type") != "client_credentials":
-		s.authError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf(
-			"The app requested an unsupported grant type '%s'.", f.Get("grant_type")))
+	}
+	switch grant {
+	case GrantDeviceCode:
+		s.deviceCodeToken(w, f, tenant)
 		return
+	case GrantRefreshToken:
+		s.refreshTokenGrant(w, f, tenant)
+		return
+	case GrantClientCredentials:
+	default:
+		s.authError(w, http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf(
+			"The app requested an unsupported grant type '%s'.", grant))
+		return
+	}
+	switch {
 	case f.Get("client_id") != s.opts.ClientID:
 		s.authError(w, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf(
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",

@@ -13,6 +13,13 @@
 //     client_id, client_secret and scope "{URL}/.default openid
 //     offline_access profile"; wrong credentials get Entra's AADSTS
 //     errors. ARM requests need the opaque bearer token it hands out;
+//   - a user's sign-in by the device code flow, as MSAL asks for it
+//     (devicecode.go): POST /{tenant}/oauth2/v2.0/devicecode, then polls of
+//     the token endpoint answered authorization_pending until the test
+//     approves the code (ApproveDeviceCode, or DeviceCodeOptions.ApproveAs),
+//     then an access token, a refresh token, a signed ID token and
+//     client_info; the refresh_token grant; Entra's expired_token,
+//     authorization_declined and invalid_grant errors;
 //   - resource groups, virtual networks and subnets, network security
 //     groups, public IP addresses, network interfaces, availability sets,
 //     virtual machines (with instance view and power actions), their OS
@@ -31,6 +38,8 @@
 // address until the VM using it is created (its address is the host's,
 // which only Hooks.CreateVM knows); VM sizes have names only; a VM naming
 // a missing NIC gets the network provider's InvalidResourceReference;
-// conflicting writes get AnotherOperationInProgress from compute too; and
-// the device code flow is not served.
+// conflicting writes get AnotherOperationInProgress from compute too; the
+// device code's verification page is not served (ApproveDeviceCode stands
+// for it), any client ID may sign a user in, and refresh tokens never
+// expire.
 package azuretest
