@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/azure/azuretest"
 )
@@ -46,22 +44,8 @@ func BenchmarkCreateStandIn(b *testing.B) {
 	var elapsed time.Duration
 	var requests int
 	for i := 0; b.Loop(); i++ {
-		d := New().(*Driver)
-		d.MachineName, d.StorePath = fmt.Sprintf("bench%d", i), b.TempDir()
-		o := drivers.Options{flSubscriptionID: testSub, flTenantID: tenant, flClientID: client, flClientSecret: secret,
-			flEnvironment: env, flResourceGroup: fmt.Sprintf("bench%d", i)}
-		if err := d.SetConfigFromFlags(context.Background(), o); err != nil {
-			b.Fatal(err)
-		}
-		d.connect = func(ctx context.Context) (*conn, error) {
-			s, err := signInFor(&d.Config, func() (azidentity.Cache, string) { return azidentity.Cache{}, "" })
-			if err != nil {
-				return nil, err
-			}
-			s.client.Transport = srv.Transport()
-			return connectWith(ctx, &d.Config, s)
-		}
-		d.reachable = func(context.Context, string) error { return nil }
+		d := standInDriver(b, srv, fmt.Sprintf("bench%d", i), drivers.Options{flSubscriptionID: testSub, flTenantID: tenant,
+			flClientID: client, flClientSecret: secret, flEnvironment: env, flResourceGroup: fmt.Sprintf("bench%d", i)})
 		before := srv.Requests()
 		start := time.Now()
 		if err := d.Create(context.Background()); err != nil {

@@ -862,25 +862,11 @@ func TestStandIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	newDriver := func(t *testing.T, name string, opts drivers.Options) *Driver {
-		d := New().(*Driver)
-		d.MachineName, d.StorePath = name, t.TempDir()
 		o := drivers.Options{flSubscriptionID: testSub, flTenantID: tenant, flClientID: client, flClientSecret: secret, flEnvironment: env}
 		for k, v := range opts {
 			o[k] = v
 		}
-		if err := d.SetConfigFromFlags(t.Context(), o); err != nil {
-			t.Fatal(err)
-		}
-		d.connect = func(ctx context.Context) (*conn, error) {
-			s, err := signInFor(&d.Config, func() (azidentity.Cache, string) { return azidentity.Cache{}, "" })
-			if err != nil {
-				return nil, err
-			}
-			s.client.Transport = srv.Transport()
-			return connectWith(ctx, &d.Config, s)
-		}
-		d.reachable = func(context.Context, string) error { return nil }
-		return d
+		return standInDriver(t, srv, name, o)
 	}
 	ctx := t.Context()
 
@@ -951,4 +937,26 @@ func TestStandIn(t *testing.T) {
 	if calls := hooks.Calls(); !slices.Contains(calls, "create m1") || !slices.Contains(calls, "delete m1") {
 		t.Errorf("stand-in hooks saw %v", calls)
 	}
+}
+
+// standInDriver is a driver for machine name configured with opts, signing
+// in and calling ARM on the stand-in srv (the test trusts its CA), with no
+// persistent token cache and no wait for SSH.
+func standInDriver(tb testing.TB, srv *azuretest.Server, name string, opts drivers.Options) *Driver {
+	tb.Helper()
+	d := New().(*Driver)
+	d.MachineName, d.StorePath = name, tb.TempDir()
+	if err := d.SetConfigFromFlags(context.Background(), opts); err != nil {
+		tb.Fatal(err)
+	}
+	d.connect = func(ctx context.Context) (*conn, error) {
+		s, err := signInFor(&d.Config, func() (azidentity.Cache, string) { return azidentity.Cache{}, "" })
+		if err != nil {
+			return nil, err
+		}
+		s.client.Transport = srv.Transport()
+		return connectWith(ctx, &d.Config, s)
+	}
+	d.reachable = func(context.Context, string) error { return nil }
+	return d
 }
