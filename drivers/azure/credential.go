@@ -263,5 +263,9 @@ func signInError(err error) error {
 		}
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
+	if strings.HasPrefix(line, "ChainedTokenCredential") {
+		// No way of signing in worked; their reasons are many lines long.
+		return fmt.Errorf("azure: sign-in failed: no credential found; pass --azure-client-id and --azure-client-secret (or set AZURE_CLIENT_SECRET), sign in with `az login`, or run machine in a terminal to sign in with a device code")
+	}
 	return fmt.Errorf("azure: sign-in failed: %s", strings.TrimSpace(line))
 }

@@ -196,8 +196,8 @@ func TestDeviceCodeNotInTerminal(t *testing.T) {
 		t.Logf("the chain's own error: %v", err)
 	}
 	err = signInNow(t.Context(), cred, si)
-	if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "azure: sign-in failed: ") {
-		t.Fatalf("err = %q, want one line saying the sign-in failed", err)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "azure: sign-in failed: ") || !strings.Contains(err.Error(), "az login") {
+		t.Fatalf("err = %q, want one line saying the sign-in failed and what to do", err)
 	}
 	t.Log(err)
 	if n := s.DeviceCodeRequests(); n != 0 {

@@ -8,7 +8,7 @@ import (
 )
 
 // tokenCache returns the OS's persistent token cache (Linux: the user's
-// kernel keyring encrypting a file under ~/.IdentityService; macOS: the
+// kernel keyring encrypting a file under ~/.cache/.IdentityService; macOS: the
 // keychain; Windows: DPAPI), shared by every command so that a device
 // code sign-in happens once. Where the OS offers none (a Linux without a
 // usable user keyring, in some containers), it returns the zero Cache,

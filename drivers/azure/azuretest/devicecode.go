@@ -10,11 +10,9 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
-	"weak"
 )
 
 // The device code flow as MSAL for Go (1.10) drives it against the
@@ -91,24 +89,15 @@ type session struct {
 	username, clientID string
 }
 
-// flows holds each Server's device code state, dropped when the Server is
-// garbage collected.
-var flows sync.Map // weak.Pointer[Server] → *deviceFlow
-
 // deviceFlow returns s's device code state, made on first use.
 func (s *Server) deviceFlow() *deviceFlow {
-	k := weak.Make(s)
-	if f, ok := flows.Load(k); ok {
-		return f.(*deviceFlow)
-	}
-	f, loaded := flows.LoadOrStore(k, &deviceFlow{
-		codes: map[string]*deviceCode{}, refresh: map[string]*session{},
-		users: map[string]string{}, requests: map[string]int{},
+	s.flowOnce.Do(func() {
+		s.flow = &deviceFlow{
+			codes: map[string]*deviceCode{}, refresh: map[string]*session{},
+			users: map[string]string{}, requests: map[string]int{},
+		}
 	})
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Server]) { flows.Delete(k) }, k)
-	}
-	return f.(*deviceFlow)
+	return s.flow
 }
 
 // SetDeviceCode configures the device code flow for the codes to come.

@@ -65,6 +65,9 @@ type Server struct {
 	res    map[string]*resource // by lower-case ID
 	ops    map[string]*operation
 	tokens map[string]time.Time // access token → expiry
+
+	flowOnce sync.Once
+	flow     *deviceFlow // device code state (devicecode.go)
 }
 
 // Start starts a stand-in on a random port of 127.0.0.1.
