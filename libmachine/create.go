@@ -146,11 +146,13 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	m = &Machine{Host: c.newHost(name, opts.DriverName, &engine, cp), Driver: d}
 	// A driver that knows its address before creating anything (generic)
 	// is checked now; the others once they have one, below.
+	var checked *drivers.Endpoint
 	if ep, eperr := d.GetEndpoint(ctx); eperr == nil {
 		stepName = ""
 		if err = c.checkHostFree(name, ep); err != nil {
 			return nil, err
 		}
+		checked = &ep
 	}
 
 	c.logf("Creating machine %s with the %s driver...", name, opts.DriverName)
@@ -170,11 +172,14 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 	if err != nil {
 		return nil, err
 	}
-	stepName = ""
-	if err = c.checkHostFree(name, ep); err != nil {
-		return nil, err
+	// Checked again only when the driver's create changed the address.
+	if checked == nil || checked.SSHHostname != ep.SSHHostname || checked.SSHPort != ep.SSHPort || checked.IP != ep.IP {
+		stepName = ""
+		if err = c.checkHostFree(name, ep); err != nil {
+			return nil, err
+		}
+		stepName = "certificates"
 	}
-	stepName = "certificates"
 	ip := ep.IP
 	hosts := []string{ip, name}
 	if ep.PrivateIP != "" && ep.PrivateIP != ip {
@@ -268,7 +273,7 @@ func (c *Client) provisionOptions(m *Machine, mc MachineCerts, dockerURL string,
 	if err != nil {
 		return provision.Options{}, err
 	}
-	tc, err := certs.ClientTLSConfig(mc.CACert, mc.ClientCert, mc.ClientKey)
+	tc, err := c.clientTLS(m.Name)
 	if err != nil {
 		return provision.Options{}, err
 	}

@@ -20,13 +20,31 @@ func (c *Client) Engine(ctx context.Context, m *Machine) (*client.Client, error)
 	if err != nil {
 		return nil, err
 	}
-	u := ep.URL
-	p := c.CertPaths(m.Name)
-	tc, err := certs.ClientTLSConfig(p.CACert, p.ClientCert, p.ClientKey)
+	return c.engineAt(m.Name, ep.URL)
+}
+
+// EngineByName is Engine for machine name, starting its driver only when
+// the stored endpoint is not static.
+func (c *Client) EngineByName(ctx context.Context, name string) (*client.Client, error) {
+	_, ep, err := c.Endpoint(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return engineClient(u, tc)
+	return c.engineAt(name, ep.URL)
+}
+
+func (c *Client) engineAt(name, dockerURL string) (*client.Client, error) {
+	tc, err := c.clientTLS(name)
+	if err != nil {
+		return nil, err
+	}
+	return engineClient(dockerURL, tc)
+}
+
+// clientTLS is the TLS client config of machine name's certificates.
+func (c *Client) clientTLS(name string) (*tls.Config, error) {
+	p := c.CertPaths(name)
+	return certs.ClientTLSConfig(p.CACert, p.ClientCert, p.ClientKey)
 }
 
 // engineClient makes a Docker API client for a tcp:// URL with tc.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/machine-cli/machine/certs"
+	"github.com/machine-cli/machine/internal/retry"
 )
 
 // PowerOp is a driver power operation on a machine.
@@ -64,33 +64,21 @@ func (c *Client) Power(ctx context.Context, name string, op PowerOp) error {
 	if err := c.Save(m); err != nil {
 		return err
 	}
-	p := c.CertPaths(name)
-	tc, err := certs.ClientTLSConfig(p.CACert, p.ClientCert, p.ClientKey)
+	tc, err := c.clientTLS(name)
 	if err != nil {
 		return err
 	}
 	c.logf("Waiting for Docker on %s to answer...", name)
 	wctx, cancel := context.WithTimeout(ctx, engineUpTimeout)
 	defer cancel()
-	if err := pollEngine(wctx, func(ctx context.Context) error { return pingEngine(ctx, ep.URL, tc) }); err != nil {
+	ping := func(ctx context.Context) error {
+		// One attempt may not hang on a host that accepts but never answers.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return pingEngine(actx, ep.URL, tc)
+	}
+	if err := retry.Poll(wctx, 100*time.Millisecond, 250*time.Millisecond, ping); err != nil {
 		return fmt.Errorf("%s %s: docker does not answer at %s: %w", op, name, ep.URL, err)
 	}
 	return nil
-}
-
-// pollEngine calls ping every 250ms until it succeeds or ctx ends.
-func pollEngine(ctx context.Context, ping func(context.Context) error) error {
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := ping(pctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w; last attempt: %w", context.Cause(ctx), err)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }

@@ -2,6 +2,7 @@ package libmachine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -12,7 +13,7 @@ import (
 
 // ErrHostTaken is wrapped by the error of a create aimed at a host that is
 // already a machine of the store.
-var ErrHostTaken = fmt.Errorf("host is already a machine of this store")
+var ErrHostTaken = errors.New("host is already a machine of this store")
 
 // checkHostFree refuses to create machine name on the host ep reaches (its
 // SSH address and port) when another machine of the store is that host:

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/machine-cli/machine/internal/retry"
 	"github.com/machine-cli/machine/libmachine/host"
 	"github.com/machine-cli/machine/libmachine/sshclient"
 )
@@ -393,7 +394,7 @@ func (p *run) startDocker(ctx context.Context) error {
 	p.logf("Waiting for Docker to answer on port %d...", p.opts.EnginePort)
 	wctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
-	if err := poll(wctx, p.opts.WaitTLS); err != nil {
+	if err := retry.Poll(wctx, 100*time.Millisecond, 250*time.Millisecond, p.opts.WaitTLS); err != nil {
 		return p.diagnose(ctx, fmt.Errorf("docker does not answer over TLS on port %d: %w", p.opts.EnginePort, err))
 	}
 	return nil
@@ -448,24 +449,4 @@ printf '%%s\n' "$out"`, journalLines)
 	}
 	return fmt.Errorf("%w; docker.service is %s; its log (journalctl -u docker):\n  %s",
 		err, strings.TrimSpace(state), strings.ReplaceAll(journal, "\n", "\n  "))
-}
-
-// poll calls check until it succeeds, waiting 100ms after the first
-// failure and twice as long after each other, up to 250ms, until ctx ends.
-func poll(ctx context.Context, check func(context.Context) error) error {
-	delay := 100 * time.Millisecond
-	for {
-		err := check(ctx)
-		if err == nil {
-			return nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w; last attempt: %w", context.Cause(ctx), err)
-		case <-t.C:
-		}
-		delay = min(2*delay, 250*time.Millisecond)
-	}
 }

@@ -68,13 +68,9 @@ func versionCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			m, err := api.Load(c.Context, name)
-			if err != nil {
-				return err
-			}
 			ctx, cancel := context.WithTimeout(c.Context, dockerTimeout)
 			defer cancel()
-			cl, err := api.Engine(ctx, m)
+			cl, err := api.EngineByName(ctx, name)
 			if err != nil {
 				return err
 			}
