@@ -21,7 +21,6 @@ type clients struct {
 	vms       *armcompute.VirtualMachinesClient
 	availSets *armcompute.AvailabilitySetsClient
 	disks     *armcompute.DisksClient
-	skus      *armcompute.ResourceSKUsClient
 }
 
 // newClients makes the ARM clients for subscription, signed in with cred,
@@ -49,6 +48,5 @@ func newClients(subscription string, cred azcore.TokenCredential, opts *arm.Clie
 		vms:       cf.NewVirtualMachinesClient(),
 		availSets: cf.NewAvailabilitySetsClient(),
 		disks:     cf.NewDisksClient(),
-		skus:      cf.NewResourceSKUsClient(),
 	}, nil
 }
