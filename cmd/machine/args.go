@@ -50,6 +50,18 @@ func (e *cliEnv) oneMachine(c *cli.Context) (*libmachine.Client, string, error) 
 	return api, name, nil
 }
 
+// eachMachine runs fn for every name, going on after a failure, and
+// returns the failures joined (see joinErrors).
+func eachMachine(list []string, fn func(name string) error) error {
+	var errs []error
+	for _, name := range list {
+		if err := fn(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return joinErrors(errs)
+}
+
 // joinErrors joins the errors of a command that went through several
 // machines into one error on one line, so that it prints as one "Error:"
 // line; errors.Is and errors.As see each of them. It returns nil for none.

@@ -18,16 +18,14 @@ func ipCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
-			var errs []error
-			for _, name := range names(c) {
+			return eachMachine(names(c), func(name string) error {
 				_, ep, err := api.Endpoint(c.Context, name)
 				if err != nil {
-					errs = append(errs, err)
-					continue
+					return err
 				}
 				fmt.Fprintln(env.stdout, ep.IP)
-			}
-			return joinErrors(errs)
+				return nil
+			})
 		},
 	}
 }

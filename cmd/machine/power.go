@@ -20,16 +20,14 @@ func powerCommand(env *cliEnv, op libmachine.PowerOp, usage, done string) *cli.C
 			if err != nil {
 				return err
 			}
-			var errs []error
-			for _, name := range names(c) {
+			return eachMachine(names(c), func(name string) error {
 				fmt.Fprintf(env.stderr, "%s %q...\n", progressVerb[op], name)
 				if err := api.Power(c.Context, name, op); err != nil {
-					errs = append(errs, err)
-					continue
+					return err
 				}
 				fmt.Fprintf(env.stderr, "Machine %q was %s.\n", name, done)
-			}
-			return joinErrors(errs)
+				return nil
+			})
 		},
 	}
 }

@@ -40,15 +40,13 @@ func rmCommand(env *cliEnv) *cli.Command {
 					return fmt.Errorf("not confirmed: nothing removed (pass -y to remove without asking)")
 				}
 			}
-			var errs []error
-			for _, name := range list {
+			return eachMachine(list, func(name string) error {
 				if err := api.Remove(c.Context, name, c.Bool("force")); err != nil {
-					errs = append(errs, err)
-					continue
+					return err
 				}
 				fmt.Fprintf(env.stderr, "Successfully removed %s\n", name)
-			}
-			return joinErrors(errs)
+				return nil
+			})
 		},
 	}
 }
