@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -292,6 +293,29 @@ func lookup[T any](f *fakeARM, id string) *T {
 	return v
 }
 
+// exists says whether a T is under id, else sets 404 ResourceNotFound.
+func exists[T any](f *fakeARM, id string, e *azfake.ErrorResponder) bool {
+	if lookup[T](f, id) == nil {
+		notFoundErr(e, "ResourceNotFound")
+		return false
+	}
+	return true
+}
+
+// getOne answers a Get of the resource under id: a copy of it in the
+// response wrap makes, or 404 ResourceNotFound. It takes f.mu.
+func getOne[T, R any](f *fakeARM, id string, wrap func(T) R) (resp azfake.Responder[R], e azfake.ErrorResponder) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := lookup[T](f, id)
+	if v == nil {
+		notFoundErr(&e, "ResourceNotFound")
+		return
+	}
+	resp.SetResponse(http.StatusOK, wrap(clone(*v)), nil)
+	return
+}
+
 // Resource groups and the generic resources client.
 
 func (f *fakeARM) groupServer() resourcesfake.ResourceGroupsServer {
@@ -389,16 +413,10 @@ func (f *fakeARM) vnetServer() networkfake.VirtualNetworksServer {
 			resp.SetTerminalResponse(status(made), armnetwork.VirtualNetworksClientCreateOrUpdateResponse{VirtualNetwork: clone(v)}, nil)
 			return
 		},
-		Get: func(_ context.Context, g, n string, _ *armnetwork.VirtualNetworksClientGetOptions) (resp azfake.Responder[armnetwork.VirtualNetworksClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			v := lookup[armnetwork.VirtualNetwork](f, id(g, n))
-			if v == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armnetwork.VirtualNetworksClientGetResponse{VirtualNetwork: clone(*v)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armnetwork.VirtualNetworksClientGetOptions) (azfake.Responder[armnetwork.VirtualNetworksClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armnetwork.VirtualNetwork) armnetwork.VirtualNetworksClientGetResponse {
+				return armnetwork.VirtualNetworksClientGetResponse{VirtualNetwork: v}
+			})
 		},
 		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.VirtualNetworksClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.VirtualNetworksClientDeleteResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
@@ -423,16 +441,7 @@ func (f *fakeARM) vnetServer() networkfake.VirtualNetworksServer {
 
 // subnet returns the subnet s of vnet v in g, or nil.
 func (f *fakeARM) subnet(g, v, s string) *armnetwork.Subnet {
-	vn := lookup[armnetwork.VirtualNetwork](f, resourceID(g, "Microsoft.Network/virtualNetworks", v))
-	if vn == nil || vn.Properties == nil {
-		return nil
-	}
-	for _, sub := range vn.Properties.Subnets {
-		if strings.EqualFold(val(sub.Name), s) {
-			return sub
-		}
-	}
-	return nil
+	return f.subnetByID(resourceID(g, "Microsoft.Network/virtualNetworks", v) + "/subnets/" + s)
 }
 
 // subnetByID returns the subnet with ID id, or nil.
@@ -502,13 +511,7 @@ func (f *fakeARM) subnetServer() networkfake.SubnetsServer {
 				return
 			}
 			vn := lookup[armnetwork.VirtualNetwork](f, resourceID(g, "Microsoft.Network/virtualNetworks", v))
-			kept := vn.Properties.Subnets[:0]
-			for _, o := range vn.Properties.Subnets {
-				if o != sub {
-					kept = append(kept, o)
-				}
-			}
-			vn.Properties.Subnets = kept
+			vn.Properties.Subnets = slices.DeleteFunc(vn.Properties.Subnets, func(o *armnetwork.Subnet) bool { return o == sub })
 			resp.SetTerminalResponse(http.StatusOK, armnetwork.SubnetsClientDeleteResponse{}, nil)
 			return
 		},
@@ -532,16 +535,10 @@ func (f *fakeARM) nsgServer() networkfake.SecurityGroupsServer {
 			resp.SetTerminalResponse(status(made), armnetwork.SecurityGroupsClientCreateOrUpdateResponse{SecurityGroup: clone(s)}, nil)
 			return
 		},
-		Get: func(_ context.Context, g, n string, _ *armnetwork.SecurityGroupsClientGetOptions) (resp azfake.Responder[armnetwork.SecurityGroupsClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			s := lookup[armnetwork.SecurityGroup](f, id(g, n))
-			if s == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armnetwork.SecurityGroupsClientGetResponse{SecurityGroup: clone(*s)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armnetwork.SecurityGroupsClientGetOptions) (azfake.Responder[armnetwork.SecurityGroupsClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armnetwork.SecurityGroup) armnetwork.SecurityGroupsClientGetResponse {
+				return armnetwork.SecurityGroupsClientGetResponse{SecurityGroup: v}
+			})
 		},
 		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.SecurityGroupsClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.SecurityGroupsClientDeleteResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
@@ -579,16 +576,10 @@ func (f *fakeARM) publicIPServer() networkfake.PublicIPAddressesServer {
 			resp.SetTerminalResponse(status(made), armnetwork.PublicIPAddressesClientCreateOrUpdateResponse{PublicIPAddress: clone(ip)}, nil)
 			return
 		},
-		Get: func(_ context.Context, g, n string, _ *armnetwork.PublicIPAddressesClientGetOptions) (resp azfake.Responder[armnetwork.PublicIPAddressesClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			ip := lookup[armnetwork.PublicIPAddress](f, id(g, n))
-			if ip == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armnetwork.PublicIPAddressesClientGetResponse{PublicIPAddress: clone(*ip)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armnetwork.PublicIPAddressesClientGetOptions) (azfake.Responder[armnetwork.PublicIPAddressesClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armnetwork.PublicIPAddress) armnetwork.PublicIPAddressesClientGetResponse {
+				return armnetwork.PublicIPAddressesClientGetResponse{PublicIPAddress: v}
+			})
 		},
 		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.PublicIPAddressesClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.PublicIPAddressesClientDeleteResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
@@ -654,16 +645,10 @@ func (f *fakeARM) nicServer() networkfake.InterfacesServer {
 			resp.SetTerminalResponse(status(made), armnetwork.InterfacesClientCreateOrUpdateResponse{Interface: clone(nic)}, nil)
 			return
 		},
-		Get: func(_ context.Context, g, n string, _ *armnetwork.InterfacesClientGetOptions) (resp azfake.Responder[armnetwork.InterfacesClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			nic := lookup[armnetwork.Interface](f, id(g, n))
-			if nic == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armnetwork.InterfacesClientGetResponse{Interface: clone(*nic)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armnetwork.InterfacesClientGetOptions) (azfake.Responder[armnetwork.InterfacesClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armnetwork.Interface) armnetwork.InterfacesClientGetResponse {
+				return armnetwork.InterfacesClientGetResponse{Interface: v}
+			})
 		},
 		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.InterfacesClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.InterfacesClientDeleteResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
@@ -690,13 +675,8 @@ func (f *fakeARM) nicServer() networkfake.InterfacesServer {
 func (f *fakeARM) detachNIC(nic *armnetwork.Interface) {
 	for _, ipc := range nic.Properties.IPConfigurations {
 		if sub := f.subnetByID(val(ipc.Properties.Subnet.ID)); sub != nil {
-			kept := sub.Properties.IPConfigurations[:0]
-			for _, c := range sub.Properties.IPConfigurations {
-				if !sameID(val(c.ID), val(ipc.ID)) {
-					kept = append(kept, c)
-				}
-			}
-			sub.Properties.IPConfigurations = kept
+			sub.Properties.IPConfigurations = slices.DeleteFunc(sub.Properties.IPConfigurations,
+				func(c *armnetwork.IPConfiguration) bool { return sameID(val(c.ID), val(ipc.ID)) })
 		}
 		if ipc.Properties.PublicIPAddress != nil {
 			if ip := lookup[armnetwork.PublicIPAddress](f, val(ipc.Properties.PublicIPAddress.ID)); ip != nil {
@@ -706,13 +686,8 @@ func (f *fakeARM) detachNIC(nic *armnetwork.Interface) {
 	}
 	if nic.Properties.NetworkSecurityGroup != nil {
 		if nsg := lookup[armnetwork.SecurityGroup](f, val(nic.Properties.NetworkSecurityGroup.ID)); nsg != nil {
-			kept := nsg.Properties.NetworkInterfaces[:0]
-			for _, i := range nsg.Properties.NetworkInterfaces {
-				if !sameID(val(i.ID), val(nic.ID)) {
-					kept = append(kept, i)
-				}
-			}
-			nsg.Properties.NetworkInterfaces = kept
+			nsg.Properties.NetworkInterfaces = slices.DeleteFunc(nsg.Properties.NetworkInterfaces,
+				func(i *armnetwork.Interface) bool { return sameID(val(i.ID), val(nic.ID)) })
 		}
 	}
 }
@@ -736,16 +711,10 @@ func (f *fakeARM) availabilitySetServer() computefake.AvailabilitySetsServer {
 			resp.SetResponse(http.StatusOK, armcompute.AvailabilitySetsClientCreateOrUpdateResponse{AvailabilitySet: clone(a)}, nil)
 			return
 		},
-		Get: func(_ context.Context, g, n string, _ *armcompute.AvailabilitySetsClientGetOptions) (resp azfake.Responder[armcompute.AvailabilitySetsClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			a := lookup[armcompute.AvailabilitySet](f, id(g, n))
-			if a == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armcompute.AvailabilitySetsClientGetResponse{AvailabilitySet: clone(*a)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armcompute.AvailabilitySetsClientGetOptions) (azfake.Responder[armcompute.AvailabilitySetsClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armcompute.AvailabilitySet) armcompute.AvailabilitySetsClientGetResponse {
+				return armcompute.AvailabilitySetsClientGetResponse{AvailabilitySet: v}
+			})
 		},
 		Delete: func(_ context.Context, g, n string, _ *armcompute.AvailabilitySetsClientDeleteOptions) (resp azfake.Responder[armcompute.AvailabilitySetsClientDeleteResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
@@ -769,22 +738,15 @@ func (f *fakeARM) availabilitySetServer() computefake.AvailabilitySetsServer {
 func (f *fakeARM) diskServer() computefake.DisksServer {
 	id := func(g, n string) string { return resourceID(g, "Microsoft.Compute/disks", n) }
 	return computefake.DisksServer{
-		Get: func(_ context.Context, g, n string, _ *armcompute.DisksClientGetOptions) (resp azfake.Responder[armcompute.DisksClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			disk := lookup[armcompute.Disk](f, id(g, n))
-			if disk == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armcompute.DisksClientGetResponse{Disk: clone(*disk)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armcompute.DisksClientGetOptions) (azfake.Responder[armcompute.DisksClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armcompute.Disk) armcompute.DisksClientGetResponse {
+				return armcompute.DisksClientGetResponse{Disk: v}
+			})
 		},
 		BeginDelete: func(_ context.Context, g, n string, _ *armcompute.DisksClientBeginDeleteOptions) (resp azfake.PollerResponder[armcompute.DisksClientDeleteResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if lookup[armcompute.Disk](f, id(g, n)) == nil {
-				notFoundErr(&e, "ResourceNotFound")
+			if !exists[armcompute.Disk](f, id(g, n), &e) {
 				return
 			}
 			delete(f.res, key(id(g, n)))
@@ -826,7 +788,7 @@ func (f *fakeARM) setPower(vmID, state string) {
 
 func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 	id := func(g, n string) string { return resourceID(g, "Microsoft.Compute/virtualMachines", n) }
-	// powerOp is Start, Deallocate, Restart or PowerOff.
+	// powerResp answers Start, Deallocate, Restart or PowerOff.
 	type powerResp[T any] = azfake.PollerResponder[T]
 	return computefake.VirtualMachinesServer{
 		BeginCreateOrUpdate: func(_ context.Context, g, n string, vm armcompute.VirtualMachine, _ *armcompute.VirtualMachinesClientBeginCreateOrUpdateOptions) (resp azfake.PollerResponder[armcompute.VirtualMachinesClientCreateOrUpdateResponse], e azfake.ErrorResponder) {
@@ -866,22 +828,15 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 			resp.SetTerminalResponse(status(made), armcompute.VirtualMachinesClientCreateOrUpdateResponse{VirtualMachine: clone(vm)}, nil)
 			return
 		},
-		Get: func(_ context.Context, g, n string, _ *armcompute.VirtualMachinesClientGetOptions) (resp azfake.Responder[armcompute.VirtualMachinesClientGetResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			vm := lookup[armcompute.VirtualMachine](f, id(g, n))
-			if vm == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armcompute.VirtualMachinesClientGetResponse{VirtualMachine: clone(*vm)}, nil)
-			return
+		Get: func(_ context.Context, g, n string, _ *armcompute.VirtualMachinesClientGetOptions) (azfake.Responder[armcompute.VirtualMachinesClientGetResponse], azfake.ErrorResponder) {
+			return getOne(f, id(g, n), func(v armcompute.VirtualMachine) armcompute.VirtualMachinesClientGetResponse {
+				return armcompute.VirtualMachinesClientGetResponse{VirtualMachine: v}
+			})
 		},
 		InstanceView: func(_ context.Context, g, n string, _ *armcompute.VirtualMachinesClientInstanceViewOptions) (resp azfake.Responder[armcompute.VirtualMachinesClientInstanceViewResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if lookup[armcompute.VirtualMachine](f, id(g, n)) == nil {
-				notFoundErr(&e, "ResourceNotFound")
+			if !exists[armcompute.VirtualMachine](f, id(g, n), &e) {
 				return
 			}
 			iv := armcompute.VirtualMachineInstanceView{Statuses: []*armcompute.InstanceViewStatus{
@@ -906,13 +861,8 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 			}
 			if vm.Properties.AvailabilitySet != nil {
 				if a := lookup[armcompute.AvailabilitySet](f, val(vm.Properties.AvailabilitySet.ID)); a != nil {
-					kept := a.Properties.VirtualMachines[:0]
-					for _, v := range a.Properties.VirtualMachines {
-						if !sameID(val(v.ID), val(vm.ID)) {
-							kept = append(kept, v)
-						}
-					}
-					a.Properties.VirtualMachines = kept
+					a.Properties.VirtualMachines = slices.DeleteFunc(a.Properties.VirtualMachines,
+						func(v *armcompute.SubResource) bool { return sameID(val(v.ID), val(vm.ID)) })
 				}
 			}
 			// The OS disk goes with the VM (DeleteOption Delete), as in Azure.
@@ -927,8 +877,7 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 		BeginStart: func(_ context.Context, g, n string, _ *armcompute.VirtualMachinesClientBeginStartOptions) (resp powerResp[armcompute.VirtualMachinesClientStartResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if lookup[armcompute.VirtualMachine](f, id(g, n)) == nil {
-				notFoundErr(&e, "ResourceNotFound")
+			if !exists[armcompute.VirtualMachine](f, id(g, n), &e) {
 				return
 			}
 			f.setPower(id(g, n), "running")
@@ -938,8 +887,7 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 		BeginDeallocate: func(_ context.Context, g, n string, _ *armcompute.VirtualMachinesClientBeginDeallocateOptions) (resp powerResp[armcompute.VirtualMachinesClientDeallocateResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if lookup[armcompute.VirtualMachine](f, id(g, n)) == nil {
-				notFoundErr(&e, "ResourceNotFound")
+			if !exists[armcompute.VirtualMachine](f, id(g, n), &e) {
 				return
 			}
 			f.setPower(id(g, n), "deallocated")
@@ -949,8 +897,7 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 		BeginRestart: func(_ context.Context, g, n string, _ *armcompute.VirtualMachinesClientBeginRestartOptions) (resp powerResp[armcompute.VirtualMachinesClientRestartResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if lookup[armcompute.VirtualMachine](f, id(g, n)) == nil {
-				notFoundErr(&e, "ResourceNotFound")
+			if !exists[armcompute.VirtualMachine](f, id(g, n), &e) {
 				return
 			}
 			if f.power[key(id(g, n))] != "running" {
@@ -963,8 +910,7 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 		BeginPowerOff: func(_ context.Context, g, n string, o *armcompute.VirtualMachinesClientBeginPowerOffOptions) (resp powerResp[armcompute.VirtualMachinesClientPowerOffResponse], e azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			if lookup[armcompute.VirtualMachine](f, id(g, n)) == nil {
-				notFoundErr(&e, "ResourceNotFound")
+			if !exists[armcompute.VirtualMachine](f, id(g, n), &e) {
 				return
 			}
 			f.powerOffSkip = append(f.powerOffSkip, o != nil && val(o.SkipShutdown))
