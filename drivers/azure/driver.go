@@ -200,9 +200,6 @@ func (d *Driver) Create(ctx context.Context) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("azure: create: %w", err)
 	}
-	if err := ValidateName(d.MachineName); err != nil {
-		return err
-	}
 	if err := d.check(); err != nil {
 		return err
 	}
