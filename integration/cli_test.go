@@ -38,24 +38,6 @@ func (m *machineCLI) withEnv(vars ...string) *machineCLI {
 	return &machineCLI{store: m.store, env: append(append([]string(nil), m.env...), vars...)}
 }
 
-// wantFailure fails the test unless r is a failure with one "Error:" line
-// on stderr that contains want, as machineCLI.fails checks.
-func wantFailure(t *testing.T, r result, want string) {
-	t.Helper()
-	if r.Code == 0 {
-		t.Fatalf("exit 0, want failure\nstdout:\n%s\nstderr:\n%s", r.Stdout, r.Stderr)
-	}
-	var errLines []string
-	for _, l := range strings.Split(r.Stderr, "\n") {
-		if strings.HasPrefix(l, "Error") {
-			errLines = append(errLines, l)
-		}
-	}
-	if len(errLines) != 1 || !strings.HasPrefix(errLines[0], "Error: ") || !strings.Contains(errLines[0], want) {
-		t.Fatalf("want one Error: line containing %q\nstderr:\n%s", want, r.Stderr)
-	}
-}
-
 // lsNames returns the machine names `ls -q` lists.
 func (m *machineCLI) lsNames(t *testing.T) []string {
 	t.Helper()
@@ -311,7 +293,7 @@ func TestCLI(t *testing.T) {
 			t.Errorf("ip p1 n1 c1 = %q", got)
 		}
 		r := m.run(t, "ip", "n1", "ghost", "p1", "ghost2")
-		wantFailure(t, r, `"ghost" does not exist`)
+		wantFailure(t, r, `"ghost" does not exist`, "")
 		if !strings.Contains(r.Stderr, `"ghost2" does not exist`) {
 			t.Errorf("the Error line does not name ghost2:\n%s", r.Stderr)
 		}
@@ -369,7 +351,7 @@ func TestCLI(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				r := m.runInput(t, tc.input, "rm", "c1")
-				wantFailure(t, r, tc.want)
+				wantFailure(t, r, tc.want, "")
 				if !strings.HasPrefix(r.Stderr, question) || r.Stdout != "" {
 					t.Errorf("stdout %q, stderr %q; want the question on stderr", r.Stdout, r.Stderr)
 				}
@@ -408,7 +390,7 @@ func TestCLI(t *testing.T) {
 				<-done
 				t.Fatalf("rm still waits for its answer after SIGINT:\n%s", stderr.String())
 			}
-			wantFailure(t, result{Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}, "interrupted: nothing removed")
+			wantFailure(t, result{Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}, "interrupted: nothing removed", "")
 			if !slices.Contains(m.lsNames(t), "c1") {
 				t.Fatalf("c1 removed after an interrupted question")
 			}
@@ -427,7 +409,7 @@ func TestCLI(t *testing.T) {
 
 	t.Run("rm of several", func(t *testing.T) {
 		r := m.run(t, "rm", "-y", "n1", "ghost", "p1")
-		wantFailure(t, r, `"ghost" does not exist`)
+		wantFailure(t, r, `"ghost" does not exist`, "")
 		for _, n := range []string{"n1", "p1"} {
 			if !strings.Contains(r.Stderr, "Successfully removed "+n+"\n") {
 				t.Errorf("rm does not report %s removed:\n%s", n, r.Stderr)

@@ -301,23 +301,30 @@ func (m *machineCLI) ok(t testing.TB, args ...string) result {
 func (m *machineCLI) fails(t testing.TB, want string, args ...string) result {
 	t.Helper()
 	r := m.run(t, args...)
-	cmd := strings.Join(args, " ")
+	wantFailure(t, r, want, "machine "+strings.Join(args, " ")+": ")
+	return r
+}
+
+// wantFailure fails the test unless r is a failure without a panic and
+// with one "Error: " line on stderr (and no other line starting "Error")
+// that contains want; what prefixes the test's messages.
+func wantFailure(t testing.TB, r result, want, what string) {
+	t.Helper()
 	if r.Code == 0 {
-		t.Fatalf("machine %s: exit 0, want failure\nstdout:\n%s\nstderr:\n%s", cmd, r.Stdout, r.Stderr)
+		t.Fatalf("%sexit 0, want failure\nstdout:\n%s\nstderr:\n%s", what, r.Stdout, r.Stderr)
 	}
 	if strings.Contains(r.Stderr, "panic") || strings.Contains(r.Stderr, "goroutine ") {
-		t.Fatalf("machine %s panicked:\n%s", cmd, r.Stderr)
+		t.Fatalf("%spanicked:\n%s", what, r.Stderr)
 	}
 	var errLines []string
 	for _, l := range strings.Split(r.Stderr, "\n") {
-		if strings.HasPrefix(l, "Error: ") {
+		if strings.HasPrefix(l, "Error") {
 			errLines = append(errLines, l)
 		}
 	}
-	if len(errLines) != 1 || !strings.Contains(errLines[0], want) {
-		t.Fatalf("machine %s: want one Error: line containing %q\nstderr:\n%s", cmd, want, r.Stderr)
+	if len(errLines) != 1 || !strings.HasPrefix(errLines[0], "Error: ") || !strings.Contains(errLines[0], want) {
+		t.Fatalf("%swant one Error: line containing %q\nstderr:\n%s", what, want, r.Stderr)
 	}
-	return r
 }
 
 // createGeneric runs `create -d generic` against h with the test key.
