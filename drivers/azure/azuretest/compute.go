@@ -522,18 +522,7 @@ func getInstanceView(s *Server, w http.ResponseWriter, c *call) {
 		writeError(w, errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", "The stand-in serves only GET on instanceView."))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, e := s.groupFor(c); e != nil {
-		writeError(w, e)
-		return
-	}
-	r := s.res[c.key]
-	if r == nil {
-		writeError(w, notFound(typeVM, c.group, c.name))
-		return
-	}
-	writeJSON(w, http.StatusOK, instanceView(r))
+	s.getAs(w, c, func(r *resource) any { return instanceView(r) })
 }
 
 // powerAction answers POST powerOff, deallocate, start or restart: 202 and

@@ -232,6 +232,12 @@ func (s *Server) parentOf(c *call) *resource {
 
 // get answers GET of a resource.
 func (s *Server) get(w http.ResponseWriter, c *call) {
+	s.getAs(w, c, func(r *resource) any { return r.kind.view(s, r, c) })
+}
+
+// getAs answers GET of the resource of c with view(r), under s.mu, or with
+// the 404 of its group or of the resource.
+func (s *Server) getAs(w http.ResponseWriter, c *call, view func(r *resource) any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, e := s.groupFor(c); e != nil {
@@ -243,7 +249,7 @@ func (s *Server) get(w http.ResponseWriter, c *call) {
 		writeError(w, c.kind.notFound(c))
 		return
 	}
-	writeJSON(w, http.StatusOK, r.kind.view(s, r, c))
+	writeJSON(w, http.StatusOK, view(r))
 }
 
 // put answers PUT of a resource: validated and stored at once, its
