@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -320,19 +321,10 @@ func parseImage(s string) (Image, error) {
 		return Image{ID: s}, nil
 	}
 	p := strings.Split(s, ":")
-	if len(p) != 4 || slicesContainEmpty(p) {
+	if len(p) != 4 || slices.Contains(p, "") {
 		return Image{}, fmt.Errorf("--%s %q: want publisher:offer:sku:version (like %s) or an image resource ID: %w", flImage, s, defaultImage, drivers.ErrInvalidConfig)
 	}
 	return Image{Publisher: p[0], Offer: p[1], SKU: p[2], Version: p[3]}, nil
-}
-
-func slicesContainEmpty(p []string) bool {
-	for _, s := range p {
-		if s == "" {
-			return true
-		}
-	}
-	return false
 }
 
 // parsePort reads PORT or PORT/PROTOCOL (tcp by default; tcp, udp or *).
