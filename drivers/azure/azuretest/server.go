@@ -49,7 +49,7 @@ type Options struct {
 // memory, answering as Azure Resource Manager does.
 type Server struct {
 	opts     Options
-	certs    *certs
+	certs    *tlsCerts
 	listener net.Listener
 	http     *http.Server
 	url      string

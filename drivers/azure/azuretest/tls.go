@@ -1,88 +1,54 @@
 package azuretest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"errors"
 	"fmt"
-	"math/big"
-	"net"
-	"time"
+	"os"
+	"path/filepath"
+
+	"github.com/machine-cli/machine/certs"
 )
 
-// certs is the stand-in's own certificate authority and the server
-// certificate it signed for 127.0.0.1 and localhost.
-type certs struct {
+// tlsCerts is the stand-in's own certificate authority and the server
+// certificate it signed for 127.0.0.1, ::1 and localhost.
+type tlsCerts struct {
 	caPEM  []byte
 	pool   *x509.CertPool
 	server tls.Certificate
 }
 
-// newCerts makes a fresh ECDSA P-256 CA, valid for a day, and a server
-// certificate signed by it.
-func newCerts() (*certs, error) {
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// newCerts makes a fresh CA and a server certificate signed by it with the
+// project's certs package (as for a store and a machine), in a temporary
+// directory it removes before returning: the stand-in keeps them in memory
+// only.
+func newCerts() (_ *tlsCerts, err error) {
+	dir, err := os.MkdirTemp("", "azuretest-certs-")
 	if err != nil {
-		return nil, fmt.Errorf("azuretest: CA key: %w", err)
+		return nil, fmt.Errorf("azuretest: certs: %w", err)
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "azuretest ARM stand-in CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
+	const org = "azuretest ARM stand-in"
+	p, err := certs.EnsureStoreCerts(dir, org)
 	if err != nil {
-		return nil, fmt.Errorf("azuretest: CA certificate: %w", err)
+		return nil, fmt.Errorf("azuretest: CA: %w", err)
 	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("azuretest: CA certificate: %w", err)
+	certFile, keyFile := filepath.Join(dir, certs.ServerCertFile), filepath.Join(dir, certs.ServerKeyFile)
+	if err := certs.NewServerCert(p.CACert, p.CAKey, certFile, keyFile, org, []string{"127.0.0.1", "::1", "localhost"}); err != nil {
+		return nil, fmt.Errorf("azuretest: server certificate: %w", err)
 	}
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("azuretest: server key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	server, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("azuretest: server certificate: %w", err)
 	}
-
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &certs{
-		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		pool:   pool,
-		server: tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key},
-	}, nil
-}
-
-// serial is a random 128-bit certificate serial number.
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	caPEM, err := os.ReadFile(p.CACert)
 	if err != nil {
-		// crypto/rand does not fail on supported platforms.
-		panic(err)
+		return nil, fmt.Errorf("azuretest: CA: %w", err)
 	}
-	return n
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("azuretest: CA %q is not a PEM certificate", p.CACert)
+	}
+	return &tlsCerts{caPEM: caPEM, pool: pool, server: server}, nil
 }
