@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -268,4 +269,49 @@ func signInError(err error) error {
 		return fmt.Errorf("azure: sign-in failed: no credential found; pass --azure-client-id and --azure-client-secret (or set AZURE_CLIENT_SECRET), sign in with `az login`, or run machine in a terminal to sign in with a device code")
 	}
 	return fmt.Errorf("azure: sign-in failed: %s", strings.TrimSpace(line))
+}
+
+// sharedToken hands every ARM client the token signInNow got. Each client
+// has its own pipeline, which asks the credential for a token on its first
+// request; credentials built on MSAL (client secret, device code) answer
+// from their cache, but the Azure CLI's runs `az` for each ask, so without
+// this a command ran az once for signInNow and again for every client it
+// used. A token is reused until the time azcore's bearer policy would
+// refresh it; a request with claims (a CAE challenge) always goes to the
+// credential.
+type sharedToken struct {
+	cred azcore.TokenCredential
+
+	mu   sync.Mutex // held while asking cred, so that parallel first asks make one
+	toks map[string]azcore.AccessToken
+}
+
+func (s *sharedToken) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if opts.Claims != "" {
+		return s.cred.GetToken(ctx, opts)
+	}
+	key := fmt.Sprintf("%q %q %t", opts.Scopes, opts.TenantID, opts.EnableCAE)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.toks[key]; ok && !stale(t) {
+		return t, nil
+	}
+	t, err := s.cred.GetToken(ctx, opts)
+	if err != nil {
+		return t, err
+	}
+	if s.toks == nil {
+		s.toks = map[string]azcore.AccessToken{}
+	}
+	s.toks[key] = t
+	return t, nil
+}
+
+// stale says whether azcore's bearer token policy would refresh t: after
+// its RefreshOn, or else within 5 minutes of its expiry.
+func stale(t azcore.AccessToken) bool {
+	if !t.RefreshOn.IsZero() {
+		return !time.Now().Before(t.RefreshOn)
+	}
+	return !time.Now().Before(t.ExpiresOn.Add(-5 * time.Minute))
 }

@@ -1,16 +1,21 @@
 package azure
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
@@ -153,5 +158,49 @@ func TestSecretOutlivesTheCall(t *testing.T) {
 	}
 	if _, ok := cred.(*azidentity.ClientSecretCredential); !ok {
 		t.Errorf("a later call signs in with %T, want the client secret", cred)
+	}
+}
+
+// countingCredential counts GetToken calls and returns a token valid for an
+// hour.
+type countingCredential struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *countingCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	return azcore.AccessToken{Token: fmt.Sprint("t", c.calls), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestSharedTokenAsksTheCredentialOncePerScope(t *testing.T) {
+	cc := &countingCredential{}
+	s := &sharedToken{cred: cc}
+	arm := policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if tok, err := s.GetToken(t.Context(), arm); err != nil || tok.Token != "t1" {
+				t.Errorf("GetToken = %q, %v; want t1", tok.Token, err)
+			}
+		})
+	}
+	wg.Wait()
+	if cc.calls != 1 {
+		t.Errorf("the credential was asked %d times for one scope; want 1", cc.calls)
+	}
+	if _, err := s.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{"other/.default"}}); err != nil || cc.calls != 2 {
+		t.Errorf("another scope: %v, %d asks; want a second ask", err, cc.calls)
+	}
+	withClaims := arm
+	withClaims.Claims = "challenge"
+	if _, err := s.GetToken(t.Context(), withClaims); err != nil || cc.calls != 3 {
+		t.Errorf("a request with claims: %v, %d asks; want it to reach the credential", err, cc.calls)
+	}
+	s.toks[fmt.Sprintf("%q %q %t", arm.Scopes, arm.TenantID, arm.EnableCAE)] = azcore.AccessToken{Token: "old", ExpiresOn: time.Now().Add(time.Minute)}
+	if tok, _ := s.GetToken(t.Context(), arm); tok.Token == "old" || cc.calls != 4 {
+		t.Errorf("a token 1 minute from expiry: got %q after %d asks; want a fresh one", tok.Token, cc.calls)
 	}
 }

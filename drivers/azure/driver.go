@@ -350,12 +350,13 @@ func defaultConnect(ctx context.Context, c *Config) (*conn, error) {
 // connectWith signs in with s and makes the clients, on s's cloud and
 // transport.
 func connectWith(ctx context.Context, c *Config, s signIn) (*conn, error) {
-	cred, err := credential(ctx, c, s)
+	cr, err := credential(ctx, c, s)
 	if err != nil {
 		return nil, err
 	}
+	cred := &sharedToken{cred: cr}
 	// Once, before the calls that run in parallel, so that a refused
-	// sign-in is one error, not one per call.
+	// sign-in is one error, not one per call; the clients reuse its token.
 	if err := signInNow(ctx, cred, s); err != nil {
 		return nil, err
 	}
