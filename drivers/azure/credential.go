@@ -131,10 +131,13 @@ func (s signIn) clientOptions() azcore.ClientOptions {
 	return o
 }
 
+// tenantName is a tenant ID or domain that can go into a file name.
+var tenantName = regexp.MustCompile(`^[A-Za-z0-9.-]+$`)
+
 // recordFile is the authentication record of a device code sign-in to
 // tenant: the account and authority, no token and no secret.
 func (s signIn) recordFile(tenant string) string {
-	if s.storeDir == "" || !regexp.MustCompile(`^[A-Za-z0-9.-]+$`).MatchString(tenant) {
+	if s.storeDir == "" || !tenantName.MatchString(tenant) {
 		return ""
 	}
 	return filepath.Join(s.storeDir, "signin-"+tenant+".json")
