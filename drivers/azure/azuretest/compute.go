@@ -52,8 +52,7 @@ type vmState struct {
 func vmKind() *kind {
 	return &kind{
 		typ: typeVM, rp: rpCompute, lro: true,
-		notFound: func(c *call) *Error { return notFound(typeVM, c.group, c.name) },
-		put:      putVM,
+		put: putVM,
 		view: func(s *Server, r *resource, c *call) any {
 			o := r.obj.(*armcompute.VirtualMachine)
 			o.Properties.ProvisioningState = ptr(r.state)
@@ -615,7 +614,6 @@ func powerAction(action string) func(*Server, http.ResponseWriter, *call) {
 func diskKind() *kind {
 	return &kind{
 		typ: typeDisk, rp: rpCompute, lro: true,
-		notFound: func(c *call) *Error { return notFound(typeDisk, c.group, c.name) },
 		view: func(s *Server, r *resource, c *call) any {
 			o := r.obj.(*armcompute.Disk)
 			o.Properties.ProvisioningState = ptr(r.state)
@@ -635,7 +633,6 @@ func diskKind() *kind {
 func availabilitySetKind() *kind {
 	return &kind{
 		typ: typeAvailSet, rp: rpCompute, created: http.StatusOK,
-		notFound: func(c *call) *Error { return notFound(typeAvailSet, c.group, c.name) },
 		put: func(s *Server, c *call, old *resource, body []byte) (*resource, func(context.Context) *Error, *Error) {
 			var in armcompute.AvailabilitySet
 			if e := decode(body, &in); e != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +21,7 @@ func netState(r *resource) *armnetwork.ProvisioningState {
 func vnetKind() *kind {
 	return &kind{
 		typ: typeVNet, rp: rpNetwork, lro: true,
-		notFound: func(c *call) *Error { return notFound(typeVNet, c.group, c.name) },
-		put:      putVNet,
+		put: putVNet,
 		view: func(s *Server, r *resource, c *call) any {
 			o := r.obj.(*armnetwork.VirtualNetwork)
 			o.Properties.ProvisioningState = netState(r)
@@ -216,8 +216,7 @@ func subnetKind() *kind {
 		put: func(s *Server, c *call, old *resource, body []byte) (*resource, func(context.Context) *Error, *Error) {
 			vnet := s.parentOf(c)
 			if vnet == nil {
-				vid := c.id[:strings.LastIndex(c.id[:strings.LastIndex(c.id, "/")], "/")]
-				return nil, nil, notFound(typeVNet, c.group, vid[strings.LastIndex(vid, "/")+1:])
+				return nil, nil, notFound(typeVNet, c.group, path.Base(parentID(c.id)))
 			}
 			var in armnetwork.Subnet
 			if e := decode(body, &in); e != nil {
@@ -316,7 +315,6 @@ func (s *Server) eachIPConfig(fn func(nic *resource, ipc *armnetwork.InterfaceIP
 func nsgKind() *kind {
 	return &kind{
 		typ: typeNSG, rp: rpNetwork, lro: true,
-		notFound: func(c *call) *Error { return notFound(typeNSG, c.group, c.name) },
 		put: func(s *Server, c *call, old *resource, body []byte) (*resource, func(context.Context) *Error, *Error) {
 			var in armnetwork.SecurityGroup
 			if e := decode(body, &in); e != nil {
@@ -440,7 +438,6 @@ func validLabel(label string) bool {
 func publicIPKind() *kind {
 	return &kind{
 		typ: typePublicIP, rp: rpNetwork, lro: true,
-		notFound: func(c *call) *Error { return notFound(typePublicIP, c.group, c.name) },
 		put: func(s *Server, c *call, old *resource, body []byte) (*resource, func(context.Context) *Error, *Error) {
 			var in armnetwork.PublicIPAddress
 			if e := decode(body, &in); e != nil {
@@ -543,8 +540,7 @@ func publicIPUser(s *Server, r *resource) string {
 func nicKind() *kind {
 	return &kind{
 		typ: typeNIC, rp: rpNetwork, lro: true,
-		notFound: func(c *call) *Error { return notFound(typeNIC, c.group, c.name) },
-		put:      putNIC,
+		put: putNIC,
 		view: func(s *Server, r *resource, c *call) any {
 			o := r.obj.(*armnetwork.Interface)
 			o.Properties.ProvisioningState = netState(r)

@@ -37,11 +37,13 @@ type resource struct {
 
 // kind is how the stand-in handles one resource type.
 type kind struct {
-	typ      string // canonical type, e.g. Microsoft.Network/virtualNetworks
-	rp       string // resource provider namespace, for operation URLs
-	lro      bool   // PUT and DELETE are long-running
-	child    bool   // a child resource (subnets), written with its parent
-	created  int    // status of a PUT that creates; 0 is 201
+	typ     string // canonical type, e.g. Microsoft.Network/virtualNetworks
+	rp      string // resource provider namespace, for operation URLs
+	lro     bool   // PUT and DELETE are long-running
+	child   bool   // a child resource (subnets), written with its parent
+	created int    // status of a PUT that creates; 0 is 201
+	// notFound is the answer to a GET of a missing one; nil is ARM's
+	// ResourceNotFound.
 	notFound func(c *call) *Error
 	// put validates body and stores the resource (old is the existing one,
 	// if any), returning it and the work its operation does; under s.mu.
@@ -72,6 +74,20 @@ const (
 	rpNetwork    = "Microsoft.Network"
 	rpCompute    = "Microsoft.Compute"
 )
+
+// missing is the answer to a GET of c's resource when there is none.
+func (k *kind) missing(c *call) *Error {
+	if k.notFound != nil {
+		return k.notFound(c)
+	}
+	return notFound(k.typ, c.group, c.name)
+}
+
+// parentID is the ID of the parent of a child resource ID (a subnet's
+// network).
+func parentID(id string) string {
+	return id[:strings.LastIndex(id[:strings.LastIndex(id, "/")], "/")]
+}
 
 // newKinds are the resource types served, by lower-case type.
 func newKinds() map[string]*kind {
@@ -227,7 +243,7 @@ func (s *Server) parentOf(c *call) *resource {
 	if !c.kind.child {
 		return nil
 	}
-	return s.res[key(c.id[:strings.LastIndex(c.id[:strings.LastIndex(c.id, "/")], "/")])]
+	return s.res[key(parentID(c.id))]
 }
 
 // get answers GET of a resource.
@@ -246,7 +262,7 @@ func (s *Server) getAs(w http.ResponseWriter, c *call, view func(r *resource) an
 	}
 	r := s.res[c.key]
 	if r == nil {
-		writeError(w, c.kind.notFound(c))
+		writeError(w, c.kind.missing(c))
 		return
 	}
 	writeJSON(w, http.StatusOK, view(r))
