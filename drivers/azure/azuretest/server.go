@@ -48,11 +48,10 @@ type Options struct {
 // in with client credentials and keeps resource groups, networks and VMs in
 // memory, answering as Azure Resource Manager does.
 type Server struct {
-	opts     Options
-	certs    *tlsCerts
-	listener net.Listener
-	http     *http.Server
-	url      string
+	opts  Options
+	certs *tlsCerts
+	http  *http.Server
+	url   string
 
 	ctx    context.Context // ends at Close; hook calls run under it
 	cancel context.CancelFunc
@@ -98,16 +97,15 @@ func Start(opts Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opts:     opts,
-		certs:    c,
-		listener: ln,
-		url:      "https://" + ln.Addr().String(),
-		ctx:      ctx,
-		cancel:   cancel,
-		res:      map[string]*resource{},
-		ops:      map[string]*operation{},
-		tokens:   map[string]time.Time{},
-		kinds:    newKinds(),
+		opts:   opts,
+		certs:  c,
+		url:    "https://" + ln.Addr().String(),
+		ctx:    ctx,
+		cancel: cancel,
+		res:    map[string]*resource{},
+		ops:    map[string]*operation{},
+		tokens: map[string]time.Time{},
+		kinds:  newKinds(),
 	}
 	s.http = &http.Server{
 		Handler:           s,
