@@ -302,6 +302,33 @@ func exists[T any](f *fakeARM, id string, e *azfake.ErrorResponder) bool {
 	return true
 }
 
+// deleteOne answers a BeginDelete of the T under id: 404 ResourceNotFound
+// when there is none, 400 with the code inUse gives while it is referenced
+// (inUse nil or "": never), else gone (if not nil) drops its references and
+// it goes. It takes f.mu.
+func deleteOne[R, T any](f *fakeARM, id string, inUse func(*T) string, gone func(*T)) (resp azfake.PollerResponder[R], e azfake.ErrorResponder) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := lookup[T](f, id)
+	if v == nil {
+		notFoundErr(&e, "ResourceNotFound")
+		return
+	}
+	if inUse != nil {
+		if code := inUse(v); code != "" {
+			e.SetResponseError(http.StatusBadRequest, code)
+			return
+		}
+	}
+	if gone != nil {
+		gone(v)
+	}
+	delete(f.res, key(id))
+	var done R
+	resp.SetTerminalResponse(http.StatusOK, done, nil)
+	return
+}
+
 // getOne answers a Get of the resource under id: a copy of it in the
 // response wrap makes, or 404 ResourceNotFound. It takes f.mu.
 func getOne[T, R any](f *fakeARM, id string, wrap func(T) R) (resp azfake.Responder[R], e azfake.ErrorResponder) {
@@ -418,23 +445,15 @@ func (f *fakeARM) vnetServer() networkfake.VirtualNetworksServer {
 				return armnetwork.VirtualNetworksClientGetResponse{VirtualNetwork: v}
 			})
 		},
-		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.VirtualNetworksClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.VirtualNetworksClientDeleteResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			v := lookup[armnetwork.VirtualNetwork](f, id(g, n))
-			if v == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			for _, s := range v.Properties.Subnets {
-				if s.Properties != nil && len(s.Properties.IPConfigurations) > 0 {
-					e.SetResponseError(http.StatusBadRequest, "InUseSubnetCannotBeDeleted")
-					return
+		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.VirtualNetworksClientBeginDeleteOptions) (azfake.PollerResponder[armnetwork.VirtualNetworksClientDeleteResponse], azfake.ErrorResponder) {
+			return deleteOne[armnetwork.VirtualNetworksClientDeleteResponse](f, id(g, n), func(v *armnetwork.VirtualNetwork) string {
+				for _, s := range v.Properties.Subnets {
+					if s.Properties != nil && len(s.Properties.IPConfigurations) > 0 {
+						return "InUseSubnetCannotBeDeleted"
+					}
 				}
-			}
-			delete(f.res, key(id(g, n)))
-			resp.SetTerminalResponse(http.StatusOK, armnetwork.VirtualNetworksClientDeleteResponse{}, nil)
-			return
+				return ""
+			}, nil)
 		},
 	}
 }
@@ -540,21 +559,13 @@ func (f *fakeARM) nsgServer() networkfake.SecurityGroupsServer {
 				return armnetwork.SecurityGroupsClientGetResponse{SecurityGroup: v}
 			})
 		},
-		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.SecurityGroupsClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.SecurityGroupsClientDeleteResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			s := lookup[armnetwork.SecurityGroup](f, id(g, n))
-			if s == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			if s.Properties != nil && len(s.Properties.NetworkInterfaces) > 0 {
-				e.SetResponseError(http.StatusBadRequest, "InUseNetworkSecurityGroupCannotBeDeleted")
-				return
-			}
-			delete(f.res, key(id(g, n)))
-			resp.SetTerminalResponse(http.StatusOK, armnetwork.SecurityGroupsClientDeleteResponse{}, nil)
-			return
+		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.SecurityGroupsClientBeginDeleteOptions) (azfake.PollerResponder[armnetwork.SecurityGroupsClientDeleteResponse], azfake.ErrorResponder) {
+			return deleteOne[armnetwork.SecurityGroupsClientDeleteResponse](f, id(g, n), func(s *armnetwork.SecurityGroup) string {
+				if s.Properties != nil && len(s.Properties.NetworkInterfaces) > 0 {
+					return "InUseNetworkSecurityGroupCannotBeDeleted"
+				}
+				return ""
+			}, nil)
 		},
 	}
 }
@@ -581,21 +592,13 @@ func (f *fakeARM) publicIPServer() networkfake.PublicIPAddressesServer {
 				return armnetwork.PublicIPAddressesClientGetResponse{PublicIPAddress: v}
 			})
 		},
-		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.PublicIPAddressesClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.PublicIPAddressesClientDeleteResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			ip := lookup[armnetwork.PublicIPAddress](f, id(g, n))
-			if ip == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			if ip.Properties.IPConfiguration != nil {
-				e.SetResponseError(http.StatusBadRequest, "PublicIPAddressCannotBeDeleted")
-				return
-			}
-			delete(f.res, key(id(g, n)))
-			resp.SetTerminalResponse(http.StatusOK, armnetwork.PublicIPAddressesClientDeleteResponse{}, nil)
-			return
+		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.PublicIPAddressesClientBeginDeleteOptions) (azfake.PollerResponder[armnetwork.PublicIPAddressesClientDeleteResponse], azfake.ErrorResponder) {
+			return deleteOne[armnetwork.PublicIPAddressesClientDeleteResponse](f, id(g, n), func(ip *armnetwork.PublicIPAddress) string {
+				if ip.Properties.IPConfiguration != nil {
+					return "PublicIPAddressCannotBeDeleted"
+				}
+				return ""
+			}, nil)
 		},
 	}
 }
@@ -650,22 +653,13 @@ func (f *fakeARM) nicServer() networkfake.InterfacesServer {
 				return armnetwork.InterfacesClientGetResponse{Interface: v}
 			})
 		},
-		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.InterfacesClientBeginDeleteOptions) (resp azfake.PollerResponder[armnetwork.InterfacesClientDeleteResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			nic := lookup[armnetwork.Interface](f, id(g, n))
-			if nic == nil {
-				notFoundErr(&e, "ResourceNotFound")
-				return
-			}
-			if nic.Properties.VirtualMachine != nil {
-				e.SetResponseError(http.StatusBadRequest, "NicInUse")
-				return
-			}
-			f.detachNIC(nic)
-			delete(f.res, key(id(g, n)))
-			resp.SetTerminalResponse(http.StatusOK, armnetwork.InterfacesClientDeleteResponse{}, nil)
-			return
+		BeginDelete: func(_ context.Context, g, n string, _ *armnetwork.InterfacesClientBeginDeleteOptions) (azfake.PollerResponder[armnetwork.InterfacesClientDeleteResponse], azfake.ErrorResponder) {
+			return deleteOne[armnetwork.InterfacesClientDeleteResponse](f, id(g, n), func(nic *armnetwork.Interface) string {
+				if nic.Properties.VirtualMachine != nil {
+					return "NicInUse"
+				}
+				return ""
+			}, f.detachNIC)
 		},
 	}
 }
@@ -743,15 +737,8 @@ func (f *fakeARM) diskServer() computefake.DisksServer {
 				return armcompute.DisksClientGetResponse{Disk: v}
 			})
 		},
-		BeginDelete: func(_ context.Context, g, n string, _ *armcompute.DisksClientBeginDeleteOptions) (resp azfake.PollerResponder[armcompute.DisksClientDeleteResponse], e azfake.ErrorResponder) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if !exists[armcompute.Disk](f, id(g, n), &e) {
-				return
-			}
-			delete(f.res, key(id(g, n)))
-			resp.SetTerminalResponse(http.StatusOK, armcompute.DisksClientDeleteResponse{}, nil)
-			return
+		BeginDelete: func(_ context.Context, g, n string, _ *armcompute.DisksClientBeginDeleteOptions) (azfake.PollerResponder[armcompute.DisksClientDeleteResponse], azfake.ErrorResponder) {
+			return deleteOne[armcompute.DisksClientDeleteResponse, armcompute.Disk](f, id(g, n), nil, nil)
 		},
 	}
 }
