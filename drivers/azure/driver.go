@@ -187,11 +187,11 @@ func (d *Driver) check() error {
 //  3. in parallel: the virtual network and subnet, the network security
 //     group, the public IP, the availability set (each when missing);
 //  4. the NIC;
-//  5. the VM;
-//  6. read its address (then dial SSH, which is not ARM).
+//  5. the VM, then dial SSH (not ARM) on the address Azure gave in its
+//     answer to the public IP's or the NIC's PUT.
 //
-// That is 6 sequential ARM round trips on the critical path into a new
-// resource group and 5 into an existing one (a PUT counted with its
+// That is 5 sequential ARM round trips on the critical path into a new
+// resource group and 4 into an existing one (a PUT counted with its
 // polling, as one), plus retries after conflicts. Made one after the other
 // (group, vnet, subnet, NSG, IP, availability set, NIC, VM) it would be 8
 // PUTs, each after its own look-up. A Create that fails deletes what it
@@ -221,12 +221,14 @@ func (d *Driver) Create(ctx context.Context) (err error) {
 			err = &rollbackError{cause: err, rollback: rerr, machine: d.MachineName}
 		}
 	}()
-	if err := d.build(ctx, c, s); err != nil {
-		return err
-	}
-	ip, err := d.GetIP(ctx)
+	ip, err := d.build(ctx, c, s)
 	if err != nil {
 		return err
+	}
+	if ip == "" { // not in Azure's answers to the PUTs: read it
+		if ip, err = d.GetIP(ctx); err != nil {
+			return err
+		}
 	}
 	port, _ := d.GetSSHPort(ctx)
 	reach := d.reachable

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 
 	"github.com/machine-cli/machine/drivers"
 )
@@ -235,24 +236,31 @@ func (d *Driver) GetPrivateIP(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fail(fmt.Sprintf("read network interface %q", r.name), err)
 	}
-	if resp.Properties != nil {
-		var first string
-		for _, ipc := range resp.Properties.IPConfigurations {
-			if ipc == nil || ipc.Properties == nil || val(ipc.Properties.PrivateIPAddress) == "" {
-				continue
-			}
-			if val(ipc.Properties.Primary) {
-				return *ipc.Properties.PrivateIPAddress, nil
-			}
-			if first == "" {
-				first = *ipc.Properties.PrivateIPAddress
-			}
-		}
-		if first != "" {
-			return first, nil
-		}
+	if addr := privateAddress(resp.Interface); addr != "" {
+		return addr, nil
 	}
 	return "", fmt.Errorf("azure: network interface %q has no private address yet", r.name)
+}
+
+// privateAddress is the private address of nic's primary IP configuration,
+// else of its first one that has one, else "".
+func privateAddress(nic armnetwork.Interface) string {
+	if nic.Properties == nil {
+		return ""
+	}
+	var first string
+	for _, ipc := range nic.Properties.IPConfigurations {
+		if ipc == nil || ipc.Properties == nil || val(ipc.Properties.PrivateIPAddress) == "" {
+			continue
+		}
+		if val(ipc.Properties.Primary) {
+			return *ipc.Properties.PrivateIPAddress
+		}
+		if first == "" {
+			first = *ipc.Properties.PrivateIPAddress
+		}
+	}
+	return first
 }
 
 // GetSSHHostname returns GetIP.

@@ -39,12 +39,14 @@ type survey struct {
 }
 
 // build runs steps 1 to 5 of Create (see there), recording in Made what it
-// makes as it goes.
-func (d *Driver) build(ctx context.Context, c *conn, s spec) error {
+// makes as it goes. It returns the address clients reach the machine on,
+// from the answers to the public IP's or the NIC's PUT, or "" when the
+// answer had none.
+func (d *Driver) build(ctx context.Context, c *conn, s spec) (string, error) {
 	n := d.names()
 	found, err := d.survey(ctx, c, n)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !found.group {
 		made, err := d.ensure(ctx, true,
@@ -56,35 +58,41 @@ func (d *Driver) build(ctx context.Context, c *conn, s spec) error {
 				return err
 			})
 		if err != nil {
-			return fail(fmt.Sprintf("create resource group %q in %s", n.group, n.location), err)
+			return "", fail(fmt.Sprintf("create resource group %q in %s", n.group, n.location), err)
 		}
 		if made {
 			d.record(func(m *Made) { m.ResourceGroup = true })
 		}
 	}
+	var publicAddr string
 	if err := parallel(
 		func() error { return d.buildNetwork(ctx, c, n, found) },
 		func() error { return d.buildNSG(ctx, c, n, found) },
-		func() error { return d.buildPublicIP(ctx, c, n) },
+		func() (err error) { publicAddr, err = d.buildPublicIP(ctx, c, n); return err },
 		func() error { return d.buildAvailabilitySet(ctx, c, n, found) },
 	); err != nil {
-		return err
+		return "", err
 	}
 	d.record(func(m *Made) { m.NIC = n.nicID() })
+	var nic armnetwork.Interface
 	if _, err := d.ensure(ctx, true, nil, func(ctx context.Context) error {
-		_, err := done(c.nics.BeginCreateOrUpdate(ctx, n.group, n.nic, d.nicBody(n), nil)).wait(ctx)
+		r, err := done(c.nics.BeginCreateOrUpdate(ctx, n.group, n.nic, d.nicBody(n), nil)).wait(ctx)
+		nic = r.Interface
 		return err
 	}); err != nil {
-		return fail(fmt.Sprintf("create network interface %q", n.nic), err)
+		return "", fail(fmt.Sprintf("create network interface %q", n.nic), err)
 	}
 	d.record(func(m *Made) { m.VM, m.OSDisk = n.vmID(), n.diskID() })
 	if _, err := d.ensure(ctx, true, nil, func(ctx context.Context) error {
 		_, err := done(c.vms.BeginCreateOrUpdate(ctx, n.group, n.vm, d.vmBody(n, s), nil)).wait(ctx)
 		return err
 	}); err != nil {
-		return fail(fmt.Sprintf("create virtual machine %q (size %s, image %s) in resource group %q", n.vm, d.Size, d.Image, n.group), err)
+		return "", fail(fmt.Sprintf("create virtual machine %q (size %s, image %s) in resource group %q", n.vm, d.Size, d.Image, n.group), err)
 	}
-	return nil
+	if d.usesPrivateIP() {
+		return privateAddress(nic), nil
+	}
+	return publicAddr, nil
 }
 
 // survey is step 1 of Create: it looks up, all at once, what Create may
@@ -210,19 +218,24 @@ func (d *Driver) buildNSG(ctx context.Context, c *conn, n names, found survey) e
 	return nil
 }
 
-// buildPublicIP makes the machine's public IP, unless --azure-no-public-ip.
-func (d *Driver) buildPublicIP(ctx context.Context, c *conn, n names) error {
+// buildPublicIP makes the machine's public IP, unless --azure-no-public-ip,
+// and returns its address (a static one is allocated at once).
+func (d *Driver) buildPublicIP(ctx context.Context, c *conn, n names) (string, error) {
 	if d.NoPublicIP {
-		return nil
+		return "", nil
 	}
 	d.record(func(m *Made) { m.PublicIP = n.ipID() })
+	var addr string
 	if _, err := d.ensure(ctx, true, nil, func(ctx context.Context) error {
-		_, err := done(c.publicIPs.BeginCreateOrUpdate(ctx, n.group, n.ip, d.publicIPBody(n), nil)).wait(ctx)
+		r, err := done(c.publicIPs.BeginCreateOrUpdate(ctx, n.group, n.ip, d.publicIPBody(n), nil)).wait(ctx)
+		if r.Properties != nil {
+			addr = val(r.Properties.IPAddress)
+		}
 		return err
 	}); err != nil {
-		return fail(fmt.Sprintf("create public IP %q", n.ip), err)
+		return "", fail(fmt.Sprintf("create public IP %q", n.ip), err)
 	}
-	return nil
+	return addr, nil
 }
 
 // buildAvailabilitySet makes the availability set unless it exists or the
