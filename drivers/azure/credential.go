@@ -116,7 +116,7 @@ func credential(ctx context.Context, c *Config, s signIn) (azcore.TokenCredentia
 		}
 	}
 	if len(chain) == 0 {
-		return nil, errors.New("azure: no way to sign in: pass --azure-client-id and --azure-client-secret, sign in with `az login`, or run machine in a terminal for the device code flow")
+		return nil, errors.New("azure: no way to sign in: " + signInAdvice)
 	}
 	cred, err := azidentity.NewChainedTokenCredential(chain, nil)
 	if err != nil {
@@ -237,6 +237,9 @@ func noCacheNote(why string) string {
 		"To sign in once, use `az login` (the Azure CLI keeps its own) or a service principal (--azure-client-id, --azure-client-secret)"
 }
 
+// signInAdvice says how to give the driver a way to sign in.
+const signInAdvice = "pass --azure-client-id and --azure-client-secret (or set AZURE_CLIENT_SECRET), sign in with `az login`, or run machine in a terminal to sign in with a device code"
+
 // signInNow gets a token for the resource manager, so that the sign-in
 // happens (and fails, with one clear line) before any ARM call.
 func signInNow(ctx context.Context, cred azcore.TokenCredential, s signIn) error {
@@ -269,7 +272,7 @@ func signInError(err error) error {
 	line, _, _ := strings.Cut(strings.TrimSpace(err.Error()), "\n")
 	if strings.HasPrefix(line, "ChainedTokenCredential") {
 		// No way of signing in worked; their reasons are many lines long.
-		return fmt.Errorf("azure: sign-in failed: no credential found; pass --azure-client-id and --azure-client-secret (or set AZURE_CLIENT_SECRET), sign in with `az login`, or run machine in a terminal to sign in with a device code")
+		return errors.New("azure: sign-in failed: no credential found; " + signInAdvice)
 	}
 	return fmt.Errorf("azure: sign-in failed: %s", strings.TrimSpace(line))
 }
