@@ -174,10 +174,7 @@ func TestCreateInvalidMakesNoCall(t *testing.T) {
 
 func TestCreateMakesKey(t *testing.T) {
 	f := newFakeARM()
-	d := testDriver(t, f, "m1", nil)
-	if err := d.Create(t.Context()); err != nil {
-		t.Fatalf("Create: %v", err)
-	}
+	d := mustCreate(t, f, "m1", nil)
 	want := filepath.Join(d.StorePath, "machines", "m1", "id_ed25519")
 	if d.SSHKeyPath != want {
 		t.Fatalf("SSHKeyPath = %q, want %q", d.SSHKeyPath, want)
@@ -396,10 +393,7 @@ func TestCreateResources(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeARM()
-			d := testDriver(t, f, "m1", tc.opts)
-			if err := d.Create(t.Context()); err != nil {
-				t.Fatalf("Create: %v", err)
-			}
+			d := mustCreate(t, f, "m1", tc.opts)
 			tc.check(t, world{f, d})
 		})
 	}
@@ -436,10 +430,7 @@ func TestCreateRoundTrips(t *testing.T) {
 func TestCreateIntoExistingGroup(t *testing.T) {
 	f := newFakeARM()
 	f.addGroup(defaultResourceGroup, map[string]*string{"owner": to("team")})
-	d := testDriver(t, f, "m1", nil)
-	if err := d.Create(t.Context()); err != nil {
-		t.Fatalf("Create: %v", err)
-	}
+	d := mustCreate(t, f, "m1", nil)
 	if d.Made.ResourceGroup || f.called(http.MethodPut, "/resourcegroups/"+defaultResourceGroup) {
 		t.Error("Create put or claimed an existing resource group")
 	}
@@ -582,9 +573,7 @@ func TestCreateRollback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeARM()
 			if strings.HasPrefix(tc.name, "another machine") {
-				if err := testDriver(t, f, "m0", nil).Create(t.Context()); err != nil {
-					t.Fatalf("Create m0: %v", err)
-				}
+				mustCreate(t, f, "m0", nil)
 			}
 			tc.setup(f)
 			d := testDriver(t, f, "m1", tc.opts)

@@ -927,3 +927,13 @@ func testDriver(t *testing.T, f *fakeARM, name string, opts map[string]any) *Dri
 	d.backoff = time.Millisecond
 	return d
 }
+
+// mustCreate creates machine name on f.
+func mustCreate(t *testing.T, f *fakeARM, name string, opts map[string]any) *Driver {
+	t.Helper()
+	d := testDriver(t, f, name, opts)
+	if err := d.Create(t.Context()); err != nil {
+		t.Fatalf("Create %s: %v", name, err)
+	}
+	return d
+}

@@ -58,11 +58,7 @@ func TestPowerState(t *testing.T) {
 func created(t *testing.T, opts map[string]any) (*fakeARM, *Driver) {
 	t.Helper()
 	f := newFakeARM()
-	d := testDriver(t, f, "m1", opts)
-	if err := d.Create(t.Context()); err != nil {
-		t.Fatalf("Create: %v", err)
-	}
-	return f, d
+	return f, mustCreate(t, f, "m1", opts)
 }
 
 // reload is the driver as the next command sees it: its config only.

@@ -172,16 +172,6 @@ func TestRemove(t *testing.T) {
 	}
 }
 
-// mustCreate creates machine name on f.
-func mustCreate(t *testing.T, f *fakeARM, name string, opts map[string]any) *Driver {
-	t.Helper()
-	d := testDriver(t, f, name, opts)
-	if err := d.Create(t.Context()); err != nil {
-		t.Fatalf("Create %s: %v", name, err)
-	}
-	return d
-}
-
 func TestRemoveNeverCreatedMakesNoCall(t *testing.T) {
 	f := newFakeARM()
 	d := testDriver(t, f, "m1", nil)
