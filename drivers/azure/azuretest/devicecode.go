@@ -61,9 +61,7 @@ type DeviceCodeOptions struct {
 	TokenLifetime time.Duration
 }
 
-// deviceFlow is a stand-in's device code state. It lives beside the
-// Server (flows), not in it, so the flow is added without touching the
-// ARM side.
+// deviceFlow is a stand-in's device code state, under its own lock.
 type deviceFlow struct {
 	mu       sync.Mutex
 	opts     DeviceCodeOptions
@@ -89,20 +87,17 @@ type session struct {
 	username, clientID string
 }
 
-// deviceFlow returns s's device code state, made on first use.
-func (s *Server) deviceFlow() *deviceFlow {
-	s.flowOnce.Do(func() {
-		s.flow = &deviceFlow{
-			codes: map[string]*deviceCode{}, refresh: map[string]*session{},
-			users: map[string]string{}, requests: map[string]int{},
-		}
-	})
-	return s.flow
+// newDeviceFlow is a stand-in's device code state before any sign-in.
+func newDeviceFlow() *deviceFlow {
+	return &deviceFlow{
+		codes: map[string]*deviceCode{}, refresh: map[string]*session{},
+		users: map[string]string{}, requests: map[string]int{},
+	}
 }
 
 // SetDeviceCode configures the device code flow for the codes to come.
 func (s *Server) SetDeviceCode(o DeviceCodeOptions) {
-	f := s.deviceFlow()
+	f := s.flow
 	f.mu.Lock()
 	f.opts = o
 	f.mu.Unlock()
@@ -121,7 +116,7 @@ func (s *Server) DeclineDeviceCode(userCode string) error {
 }
 
 func (s *Server) decide(userCode string, do func(*deviceCode)) error {
-	f := s.deviceFlow()
+	f := s.flow
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range f.codes {
@@ -141,7 +136,7 @@ func (s *Server) DeviceCodeRequests() int { return s.signInRequests("devicecode"
 func (s *Server) TokenRequests(grantType string) int { return s.signInRequests(grantType) }
 
 func (s *Server) signInRequests(kind string) int {
-	f := s.deviceFlow()
+	f := s.flow
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.requests[kind]
@@ -149,7 +144,7 @@ func (s *Server) signInRequests(kind string) int {
 
 // countSignIn counts a sign-in request of a kind.
 func (s *Server) countSignIn(kind string) {
-	f := s.deviceFlow()
+	f := s.flow
 	f.mu.Lock()
 	f.requests[kind]++
 	f.mu.Unlock()
@@ -176,7 +171,7 @@ func (s *Server) deviceCodeRequest(w http.ResponseWriter, r *http.Request, tenan
 		s.authError(w, http.StatusBadRequest, "invalid_resource", 500011, msg)
 		return
 	}
-	fl := s.deviceFlow()
+	fl := s.flow
 	fl.mu.Lock()
 	life := fl.opts.CodeLifetime
 	if life <= 0 {
@@ -225,7 +220,7 @@ func (s *Server) deviceCodeToken(w http.ResponseWriter, f map[string][]string, t
 		}
 		return ""
 	}
-	fl := s.deviceFlow()
+	fl := s.flow
 	fl.mu.Lock()
 	c, ok := fl.codes[get("device_code")]
 	var username string
@@ -274,7 +269,7 @@ func (s *Server) refreshTokenGrant(w http.ResponseWriter, f map[string][]string,
 		s.authError(w, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
 		return
 	}
-	fl := s.deviceFlow()
+	fl := s.flow
 	fl.mu.Lock()
 	se, ok := fl.refresh[get("refresh_token")]
 	fl.mu.Unlock()
@@ -298,7 +293,7 @@ func (s *Server) refreshTokenGrant(w http.ResponseWriter, f map[string][]string,
 // (base64url {"uid","utid"}), from which MSAL makes the account's home
 // account ID "uid.utid".
 func (s *Server) userTokens(w http.ResponseWriter, tenant, username, clientID, scope string) {
-	fl := s.deviceFlow()
+	fl := s.flow
 	fl.mu.Lock()
 	oid, ok := fl.users[strings.ToLower(username)]
 	if !ok {
@@ -370,7 +365,7 @@ func (s *Server) idToken(claims map[string]any) (string, error) {
 
 // signingKey is the ID token signing key, made on first use.
 func (s *Server) signingKey() (*rsa.PrivateKey, string, error) {
-	fl := s.deviceFlow()
+	fl := s.flow
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	if fl.key == nil {

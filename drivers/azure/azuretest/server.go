@@ -65,8 +65,7 @@ type Server struct {
 	ops    map[string]*operation
 	tokens map[string]time.Time // access token → expiry
 
-	flowOnce sync.Once
-	flow     *deviceFlow // device code state (devicecode.go)
+	flow *deviceFlow // device code state (devicecode.go)
 }
 
 // Start starts a stand-in on a random port of 127.0.0.1.
@@ -106,6 +105,7 @@ func Start(opts Options) (*Server, error) {
 		ops:    map[string]*operation{},
 		tokens: map[string]time.Time{},
 		kinds:  newKinds(),
+		flow:   newDeviceFlow(),
 	}
 	s.http = &http.Server{
 		Handler:           s,
