@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
@@ -429,7 +430,7 @@ func TestCreateRoundTrips(t *testing.T) {
 
 func TestCreateIntoExistingGroup(t *testing.T) {
 	f := newFakeARM()
-	f.addGroup(defaultResourceGroup, map[string]*string{"owner": to("team")})
+	f.addGroup(defaultResourceGroup, map[string]*string{"owner": to.Ptr("team")})
 	d := mustCreate(t, f, "m1", nil)
 	if d.Made.ResourceGroup || f.called(http.MethodPut, "/resourcegroups/"+defaultResourceGroup) {
 		t.Error("Create put or claimed an existing resource group")
@@ -687,8 +688,8 @@ func TestCreateConcurrent(t *testing.T) {
 			name: "existing network without the subnet",
 			setup: func(f *fakeARM) {
 				f.addGroup(defaultResourceGroup, nil)
-				f.put(vnetID, &armnetwork.VirtualNetwork{ID: to(vnetID), Name: to(defaultVNet), Properties: &armnetwork.VirtualNetworkPropertiesFormat{
-					AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to("192.168.0.0/16")}},
+				f.put(vnetID, &armnetwork.VirtualNetwork{ID: to.Ptr(vnetID), Name: to.Ptr(defaultVNet), Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+					AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr("192.168.0.0/16")}},
 				}})
 			},
 			shared: []string{"/subnets/docker-machine", "/networksecuritygroups/shared-nsg", "/availabilitysets/docker-machine"},

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	computefake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
@@ -220,7 +221,7 @@ func (f *fakeARM) addGroup(name string, tags map[string]*string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.groups[strings.ToLower(name)] = &armresources.ResourceGroup{
-		ID: to("/subscriptions/" + testSub + "/resourceGroups/" + name), Name: to(name), Location: to(defaultLocation), Tags: tags,
+		ID: to.Ptr("/subscriptions/" + testSub + "/resourceGroups/" + name), Name: to.Ptr(name), Location: to.Ptr(defaultLocation), Tags: tags,
 	}
 }
 
@@ -351,7 +352,7 @@ func (f *fakeARM) groupServer() resourcesfake.ResourceGroupsServer {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			_, existed := f.groups[strings.ToLower(name)]
-			g.ID, g.Name = to("/subscriptions/"+testSub+"/resourceGroups/"+name), to(name)
+			g.ID, g.Name = to.Ptr("/subscriptions/"+testSub+"/resourceGroups/"+name), to.Ptr(name)
 			f.groups[strings.ToLower(name)] = &g
 			if !existed {
 				f.creates["group/"+strings.ToLower(name)]++
@@ -402,7 +403,7 @@ func (f *fakeARM) resourcesServer() resourcesfake.Server {
 			var page armresources.ClientListByResourceGroupResponse
 			for id := range f.res {
 				if strings.HasPrefix(id, prefix) {
-					page.Value = append(page.Value, &armresources.GenericResourceExpanded{ID: to(id)})
+					page.Value = append(page.Value, &armresources.GenericResourceExpanded{ID: to.Ptr(id)})
 				}
 			}
 			resp.AddPage(http.StatusOK, page, nil)
@@ -422,11 +423,11 @@ func (f *fakeARM) vnetServer() networkfake.VirtualNetworksServer {
 			if !f.groupOK(g, &e) {
 				return
 			}
-			v.ID, v.Name = to(id(g, n)), to(n)
+			v.ID, v.Name = to.Ptr(id(g, n)), to.Ptr(n)
 			old := lookup[armnetwork.VirtualNetwork](f, id(g, n))
 			if v.Properties != nil {
 				for _, s := range v.Properties.Subnets {
-					s.ID = to(id(g, n) + "/subnets/" + val(s.Name))
+					s.ID = to.Ptr(id(g, n) + "/subnets/" + val(s.Name))
 					if old != nil { // Azure keeps what is in a subnet that stays
 						for _, o := range old.Properties.Subnets {
 							if strings.EqualFold(val(o.Name), val(s.Name)) && o.Properties != nil {
@@ -491,7 +492,7 @@ func (f *fakeARM) subnetServer() networkfake.SubnetsServer {
 				notFoundErr(&e, "NotFound")
 				return
 			}
-			sub.ID, sub.Name = to(val(vn.ID)+"/subnets/"+s), to(s)
+			sub.ID, sub.Name = to.Ptr(val(vn.ID)+"/subnets/"+s), to.Ptr(s)
 			made := true
 			if old := f.subnet(g, v, s); old != nil {
 				made = false
@@ -546,7 +547,7 @@ func (f *fakeARM) nsgServer() networkfake.SecurityGroupsServer {
 			if !f.groupOK(g, &e) {
 				return
 			}
-			s.ID, s.Name = to(id(g, n)), to(n)
+			s.ID, s.Name = to.Ptr(id(g, n)), to.Ptr(n)
 			if old := lookup[armnetwork.SecurityGroup](f, id(g, n)); old != nil && old.Properties != nil {
 				s.Properties.NetworkInterfaces = old.Properties.NetworkInterfaces
 			}
@@ -579,9 +580,9 @@ func (f *fakeARM) publicIPServer() networkfake.PublicIPAddressesServer {
 			if !f.groupOK(g, &e) {
 				return
 			}
-			ip.ID, ip.Name = to(id(g, n)), to(n)
+			ip.ID, ip.Name = to.Ptr(id(g, n)), to.Ptr(n)
 			if val(ip.Properties.PublicIPAllocationMethod) == armnetwork.IPAllocationMethodStatic {
-				ip.Properties.IPAddress = to("127.0.0.1") // static: allocated at once
+				ip.Properties.IPAddress = to.Ptr("127.0.0.1") // static: allocated at once
 			}
 			made := f.store(id(g, n), &ip)
 			resp.SetTerminalResponse(status(made), armnetwork.PublicIPAddressesClientCreateOrUpdateResponse{PublicIPAddress: clone(ip)}, nil)
@@ -612,7 +613,7 @@ func (f *fakeARM) nicServer() networkfake.InterfacesServer {
 			if !f.groupOK(g, &e) {
 				return
 			}
-			nic.ID, nic.Name = to(id(g, n)), to(n)
+			nic.ID, nic.Name = to.Ptr(id(g, n)), to.Ptr(n)
 			var nsg *armnetwork.SecurityGroup
 			if nic.Properties.NetworkSecurityGroup != nil {
 				if nsg = lookup[armnetwork.SecurityGroup](f, val(nic.Properties.NetworkSecurityGroup.ID)); nsg == nil {
@@ -621,7 +622,7 @@ func (f *fakeARM) nicServer() networkfake.InterfacesServer {
 				}
 			}
 			for _, ipc := range nic.Properties.IPConfigurations {
-				ipc.ID = to(id(g, n) + "/ipConfigurations/" + val(ipc.Name))
+				ipc.ID = to.Ptr(id(g, n) + "/ipConfigurations/" + val(ipc.Name))
 				sub := f.subnetByID(val(ipc.Properties.Subnet.ID))
 				if sub == nil {
 					e.SetResponseError(http.StatusBadRequest, "InvalidResourceReference")
@@ -637,7 +638,7 @@ func (f *fakeARM) nicServer() networkfake.InterfacesServer {
 				}
 				if val(ipc.Properties.PrivateIPAllocationMethod) != armnetwork.IPAllocationMethodStatic {
 					f.nextIP++
-					ipc.Properties.PrivateIPAddress = to(fmt.Sprintf("192.168.0.%d", 3+f.nextIP))
+					ipc.Properties.PrivateIPAddress = to.Ptr(fmt.Sprintf("192.168.0.%d", 3+f.nextIP))
 				}
 				sub.Properties.IPConfigurations = append(sub.Properties.IPConfigurations, &armnetwork.IPConfiguration{ID: ipc.ID})
 			}
@@ -697,7 +698,7 @@ func (f *fakeARM) availabilitySetServer() computefake.AvailabilitySetsServer {
 			if !f.groupOK(g, &e) {
 				return
 			}
-			a.ID, a.Name = to(id(g, n)), to(n)
+			a.ID, a.Name = to.Ptr(id(g, n)), to.Ptr(n)
 			if old := lookup[armcompute.AvailabilitySet](f, id(g, n)); old != nil {
 				a.Properties.VirtualMachines = old.Properties.VirtualMachines
 			}
@@ -767,7 +768,7 @@ func (f *fakeARM) setPower(vmID, state string) {
 			if state == "deallocated" {
 				ip.Properties.IPAddress = nil
 			} else {
-				ip.Properties.IPAddress = to("127.0.0.1")
+				ip.Properties.IPAddress = to.Ptr("127.0.0.1")
 			}
 		}
 	}
@@ -784,7 +785,7 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 			if !f.groupOK(g, &e) {
 				return
 			}
-			vm.ID, vm.Name = to(id(g, n)), to(n)
+			vm.ID, vm.Name = to.Ptr(id(g, n)), to.Ptr(n)
 			var nics []*armnetwork.Interface
 			for _, ref := range vm.Properties.NetworkProfile.NetworkInterfaces {
 				nic := lookup[armnetwork.Interface](f, val(ref.ID))
@@ -807,9 +808,9 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 			}
 			osd := vm.Properties.StorageProfile.OSDisk
 			diskID := resourceID(g, "Microsoft.Compute/disks", val(osd.Name))
-			f.res[key(diskID)] = &armcompute.Disk{ID: to(diskID), Name: osd.Name, ManagedBy: vm.ID}
-			osd.ManagedDisk.ID = to(diskID)
-			vm.Properties.ProvisioningState = to("Succeeded")
+			f.res[key(diskID)] = &armcompute.Disk{ID: to.Ptr(diskID), Name: osd.Name, ManagedBy: vm.ID}
+			osd.ManagedDisk.ID = to.Ptr(diskID)
+			vm.Properties.ProvisioningState = to.Ptr("Succeeded")
 			made := f.store(id(g, n), &vm)
 			f.setPower(id(g, n), "running")
 			resp.SetTerminalResponse(status(made), armcompute.VirtualMachinesClientCreateOrUpdateResponse{VirtualMachine: clone(vm)}, nil)
@@ -827,8 +828,8 @@ func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {
 				return
 			}
 			iv := armcompute.VirtualMachineInstanceView{Statuses: []*armcompute.InstanceViewStatus{
-				{Code: to("ProvisioningState/succeeded")},
-				{Code: to("PowerState/" + f.power[key(id(g, n))])},
+				{Code: to.Ptr("ProvisioningState/succeeded")},
+				{Code: to.Ptr("PowerState/" + f.power[key(id(g, n))])},
 			}}
 			resp.SetResponse(http.StatusOK, armcompute.VirtualMachinesClientInstanceViewResponse{VirtualMachineInstanceView: iv}, nil)
 			return

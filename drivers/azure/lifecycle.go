@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 
@@ -174,7 +175,7 @@ func (d *Driver) Kill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := &armcompute.VirtualMachinesClientBeginPowerOffOptions{SkipShutdown: to(true)}
+	opts := &armcompute.VirtualMachinesClientBeginPowerOffOptions{SkipShutdown: to.Ptr(true)}
 	if _, err := done(c.vms.BeginPowerOff(ctx, r.group, r.name, opts)).wait(ctx); err != nil {
 		return d.vmFailed("power off", r, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 
 	"github.com/machine-cli/machine/drivers"
@@ -18,7 +19,7 @@ func TestPowerState(t *testing.T) {
 	st := func(codes ...string) []*armcompute.InstanceViewStatus {
 		var out []*armcompute.InstanceViewStatus
 		for _, c := range codes {
-			out = append(out, &armcompute.InstanceViewStatus{Code: to(c), Message: to("the message")})
+			out = append(out, &armcompute.InstanceViewStatus{Code: to.Ptr(c), Message: to.Ptr("the message")})
 		}
 		return out
 	}

@@ -3,6 +3,8 @@ package azure
 import (
 	"fmt"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 )
 
 // Tags machine puts on what it makes.
@@ -95,12 +97,12 @@ func (c *Config) tags(shared bool) map[string]*string {
 	t := make(map[string]*string, len(c.Tags)+2)
 	for k, v := range c.Tags {
 		if !strings.EqualFold(k, tagMachine) && !strings.EqualFold(k, tagCreated) {
-			t[k] = to(v)
+			t[k] = to.Ptr(v)
 		}
 	}
-	t[tagMachine] = to(c.MachineName)
+	t[tagMachine] = to.Ptr(c.MachineName)
 	if shared {
-		t[tagCreated] = to("true")
+		t[tagCreated] = to.Ptr("true")
 	}
 	return t
 }
@@ -115,9 +117,6 @@ func createdByMachine(tags map[string]*string) bool {
 	}
 	return false
 }
-
-// to returns a pointer to v, for the SDK's optional fields.
-func to[T any](v T) *T { return &v }
 
 // val returns *p, or the zero value when p is nil.
 func val[T any](p *T) T {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 )
@@ -113,8 +114,8 @@ func TestRemove(t *testing.T) {
 			name: "the user's group and network, a subnet machine made",
 			setup: func(t *testing.T, f *fakeARM) *Driver {
 				f.addGroup(defaultResourceGroup, nil)
-				f.put(vnetID, &armnetwork.VirtualNetwork{ID: to(vnetID), Name: to(defaultVNet), Properties: &armnetwork.VirtualNetworkPropertiesFormat{
-					AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to("192.168.0.0/16")}},
+				f.put(vnetID, &armnetwork.VirtualNetwork{ID: to.Ptr(vnetID), Name: to.Ptr(defaultVNet), Properties: &armnetwork.VirtualNetworkPropertiesFormat{
+					AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr("192.168.0.0/16")}},
 				}})
 				d := mustCreate(t, f, "m1", nil)
 				if !d.Made.Subnet || d.Made.VirtualNetwork || d.Made.ResourceGroup {
@@ -131,7 +132,7 @@ func TestRemove(t *testing.T) {
 			name: "a named NSG the user made",
 			setup: func(t *testing.T, f *fakeARM) *Driver {
 				f.addGroup(defaultResourceGroup, nil)
-				f.put(nsgIDOf("corp"), &armnetwork.SecurityGroup{ID: to(nsgIDOf("corp")), Name: to("corp"), Properties: &armnetwork.SecurityGroupPropertiesFormat{}})
+				f.put(nsgIDOf("corp"), &armnetwork.SecurityGroup{ID: to.Ptr(nsgIDOf("corp")), Name: to.Ptr("corp"), Properties: &armnetwork.SecurityGroupPropertiesFormat{}})
 				return mustCreate(t, f, "m1", map[string]any{flNSG: "corp"})
 			},
 			gone:      []string{vmIDOf("m1"), nicIDOf("m1"), ipIDOf("m1"), vnetID},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/network/armnetwork/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
@@ -53,7 +54,7 @@ func (d *Driver) build(ctx context.Context, c *conn, s spec) (string, error) {
 			func(ctx context.Context) (bool, error) { return present(c.groups.Get(ctx, n.group, nil)) },
 			func(ctx context.Context) error {
 				_, err := c.groups.CreateOrUpdate(ctx, n.group, armresources.ResourceGroup{
-					Location: to(n.location), Tags: d.tags(true),
+					Location: to.Ptr(n.location), Tags: d.tags(true),
 				}, nil)
 				return err
 			})
@@ -263,12 +264,12 @@ func (d *Driver) buildAvailabilitySet(ctx context.Context, c *conn, n names, fou
 
 func (d *Driver) vnetBody(n names) armnetwork.VirtualNetwork {
 	sub := d.subnetBody()
-	sub.Name = to(n.subnet)
+	sub.Name = to.Ptr(n.subnet)
 	return armnetwork.VirtualNetwork{
-		Location: to(n.location),
+		Location: to.Ptr(n.location),
 		Tags:     d.tags(true),
 		Properties: &armnetwork.VirtualNetworkPropertiesFormat{
-			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to(d.SubnetPrefix)}},
+			AddressSpace: &armnetwork.AddressSpace{AddressPrefixes: []*string{to.Ptr(d.SubnetPrefix)}},
 			Subnets:      []*armnetwork.Subnet{&sub},
 		},
 	}
@@ -279,8 +280,8 @@ func (d *Driver) vnetBody(n names) armnetwork.VirtualNetwork {
 // default outbound access, which new subnets otherwise lose.
 func (d *Driver) subnetBody() armnetwork.Subnet {
 	return armnetwork.Subnet{Properties: &armnetwork.SubnetPropertiesFormat{
-		AddressPrefix:         to(d.SubnetPrefix),
-		DefaultOutboundAccess: to(true),
+		AddressPrefix:         to.Ptr(d.SubnetPrefix),
+		DefaultOutboundAccess: to.Ptr(true),
 	}}
 }
 
@@ -303,16 +304,16 @@ var swarmPorts = []struct {
 func (d *Driver) securityRules() []*armnetwork.SecurityRule {
 	rule := func(name string, prio int32, proto armnetwork.SecurityRuleProtocol, port int, from string) *armnetwork.SecurityRule {
 		return &armnetwork.SecurityRule{
-			Name: to(name),
+			Name: to.Ptr(name),
 			Properties: &armnetwork.SecurityRulePropertiesFormat{
-				Access:                   to(armnetwork.SecurityRuleAccessAllow),
-				Direction:                to(armnetwork.SecurityRuleDirectionInbound),
-				Priority:                 to(prio),
-				Protocol:                 to(proto),
-				SourceAddressPrefix:      to(from),
-				SourcePortRange:          to("*"),
-				DestinationAddressPrefix: to("*"),
-				DestinationPortRange:     to(fmt.Sprint(port)),
+				Access:                   to.Ptr(armnetwork.SecurityRuleAccessAllow),
+				Direction:                to.Ptr(armnetwork.SecurityRuleDirectionInbound),
+				Priority:                 to.Ptr(prio),
+				Protocol:                 to.Ptr(proto),
+				SourceAddressPrefix:      to.Ptr(from),
+				SourcePortRange:          to.Ptr("*"),
+				DestinationAddressPrefix: to.Ptr("*"),
+				DestinationPortRange:     to.Ptr(fmt.Sprint(port)),
 			},
 		}
 	}
@@ -354,7 +355,7 @@ func (d *Driver) securityRules() []*armnetwork.SecurityRule {
 
 func (d *Driver) nsgBody(n names) armnetwork.SecurityGroup {
 	return armnetwork.SecurityGroup{
-		Location:   to(n.location),
+		Location:   to.Ptr(n.location),
 		Tags:       d.tags(!n.ownNSG),
 		Properties: &armnetwork.SecurityGroupPropertiesFormat{SecurityRules: d.securityRules()},
 	}
@@ -368,16 +369,16 @@ func (d *Driver) nsgBody(n names) armnetwork.SecurityGroup {
 func (d *Driver) publicIPBody(n names) armnetwork.PublicIPAddress {
 	alloc, sku := armnetwork.IPAllocationMethodStatic, armnetwork.PublicIPAddressSKUNameStandard
 	ip := armnetwork.PublicIPAddress{
-		Location: to(n.location),
+		Location: to.Ptr(n.location),
 		Tags:     d.tags(false),
-		SKU:      &armnetwork.PublicIPAddressSKU{Name: to(sku)},
+		SKU:      &armnetwork.PublicIPAddressSKU{Name: to.Ptr(sku)},
 		Properties: &armnetwork.PublicIPAddressPropertiesFormat{
-			PublicIPAllocationMethod: to(alloc),
-			DeleteOption:             to(armnetwork.DeleteOptionsDelete),
+			PublicIPAllocationMethod: to.Ptr(alloc),
+			DeleteOption:             to.Ptr(armnetwork.DeleteOptionsDelete),
 		},
 	}
 	if d.DNSLabel != "" {
-		ip.Properties.DNSSettings = &armnetwork.PublicIPAddressDNSSettings{DomainNameLabel: to(d.DNSLabel)}
+		ip.Properties.DNSSettings = &armnetwork.PublicIPAddressDNSSettings{DomainNameLabel: to.Ptr(d.DNSLabel)}
 	}
 	return ip
 }
@@ -386,24 +387,24 @@ func (d *Driver) publicIPBody(n names) armnetwork.PublicIPAddress {
 // and a static private address when --azure-private-ip-address is given.
 func (d *Driver) nicBody(n names) armnetwork.Interface {
 	ipc := &armnetwork.InterfaceIPConfigurationPropertiesFormat{
-		Primary:                   to(true),
-		Subnet:                    &armnetwork.Subnet{ID: to(n.subnetID())},
-		PrivateIPAllocationMethod: to(armnetwork.IPAllocationMethodDynamic),
+		Primary:                   to.Ptr(true),
+		Subnet:                    &armnetwork.Subnet{ID: to.Ptr(n.subnetID())},
+		PrivateIPAllocationMethod: to.Ptr(armnetwork.IPAllocationMethodDynamic),
 	}
 	if d.PrivateIPAddr != "" {
-		ipc.PrivateIPAllocationMethod = to(armnetwork.IPAllocationMethodStatic)
-		ipc.PrivateIPAddress = to(d.PrivateIPAddr)
+		ipc.PrivateIPAllocationMethod = to.Ptr(armnetwork.IPAllocationMethodStatic)
+		ipc.PrivateIPAddress = to.Ptr(d.PrivateIPAddr)
 	}
 	if !d.NoPublicIP {
-		ipc.PublicIPAddress = &armnetwork.PublicIPAddress{ID: to(n.ipID())}
+		ipc.PublicIPAddress = &armnetwork.PublicIPAddress{ID: to.Ptr(n.ipID())}
 	}
 	return armnetwork.Interface{
-		Location: to(n.location),
+		Location: to.Ptr(n.location),
 		Tags:     d.tags(false),
 		Properties: &armnetwork.InterfacePropertiesFormat{
-			IPConfigurations:            []*armnetwork.InterfaceIPConfiguration{{Name: to(ipConfigName), Properties: ipc}},
-			NetworkSecurityGroup:        &armnetwork.SecurityGroup{ID: to(n.nsgID())},
-			EnableAcceleratedNetworking: to(d.AcceleratedNetworking),
+			IPConfigurations:            []*armnetwork.InterfaceIPConfiguration{{Name: to.Ptr(ipConfigName), Properties: ipc}},
+			NetworkSecurityGroup:        &armnetwork.SecurityGroup{ID: to.Ptr(n.nsgID())},
+			EnableAcceleratedNetworking: to.Ptr(d.AcceleratedNetworking),
 		},
 	}
 }
@@ -419,12 +420,12 @@ func (d *Driver) availabilitySetBody(n names) armcompute.AvailabilitySet {
 		update = defaultUpdateDomains
 	}
 	return armcompute.AvailabilitySet{
-		Location: to(n.location),
+		Location: to.Ptr(n.location),
 		Tags:     d.tags(true),
-		SKU:      &armcompute.SKU{Name: to("Aligned")},
+		SKU:      &armcompute.SKU{Name: to.Ptr("Aligned")},
 		Properties: &armcompute.AvailabilitySetProperties{
-			PlatformFaultDomainCount:  to(int32(fault)),
-			PlatformUpdateDomainCount: to(int32(update)),
+			PlatformFaultDomainCount:  to.Ptr(int32(fault)),
+			PlatformUpdateDomainCount: to.Ptr(int32(update)),
 		},
 	}
 }
@@ -435,23 +436,23 @@ func (d *Driver) availabilitySetBody(n names) armcompute.AvailabilitySet {
 func (d *Driver) vmBody(n names, s spec) armcompute.VirtualMachine {
 	img := &armcompute.ImageReference{}
 	if s.image.ID != "" {
-		img.ID = to(s.image.ID)
+		img.ID = to.Ptr(s.image.ID)
 	} else {
-		img.Publisher, img.Offer, img.SKU, img.Version = to(s.image.Publisher), to(s.image.Offer), to(s.image.SKU), to(s.image.Version)
+		img.Publisher, img.Offer, img.SKU, img.Version = to.Ptr(s.image.Publisher), to.Ptr(s.image.Offer), to.Ptr(s.image.SKU), to.Ptr(s.image.Version)
 	}
 	osp := &armcompute.OSProfile{
-		ComputerName:  to(n.vm),
-		AdminUsername: to(d.SSHUser),
+		ComputerName:  to.Ptr(n.vm),
+		AdminUsername: to.Ptr(d.SSHUser),
 		LinuxConfiguration: &armcompute.LinuxConfiguration{
-			DisablePasswordAuthentication: to(true),
+			DisablePasswordAuthentication: to.Ptr(true),
 			SSH: &armcompute.SSHConfiguration{PublicKeys: []*armcompute.SSHPublicKey{{
-				Path:    to("/home/" + d.SSHUser + "/.ssh/authorized_keys"),
-				KeyData: to(s.publicKey),
+				Path:    to.Ptr("/home/" + d.SSHUser + "/.ssh/authorized_keys"),
+				KeyData: to.Ptr(s.publicKey),
 			}}},
 		},
 	}
 	if s.customData != "" {
-		osp.CustomData = to(s.customData)
+		osp.CustomData = to.Ptr(s.customData)
 	}
 	diskSize := d.DiskSize
 	if diskSize == 0 {
@@ -462,35 +463,35 @@ func (d *Driver) vmBody(n names, s spec) armcompute.VirtualMachine {
 		storage = defaultStorageType
 	}
 	vm := armcompute.VirtualMachine{
-		Location: to(n.location),
+		Location: to.Ptr(n.location),
 		Tags:     d.tags(false),
 		Properties: &armcompute.VirtualMachineProperties{
-			HardwareProfile: &armcompute.HardwareProfile{VMSize: to(armcompute.VirtualMachineSizeTypes(d.Size))},
+			HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes(d.Size))},
 			StorageProfile: &armcompute.StorageProfile{
 				ImageReference: img,
 				OSDisk: &armcompute.OSDisk{
-					Name:         to(n.disk),
-					CreateOption: to(armcompute.DiskCreateOptionTypesFromImage),
-					Caching:      to(armcompute.CachingTypesReadWrite),
-					DiskSizeGB:   to(int32(diskSize)),
-					ManagedDisk:  &armcompute.ManagedDiskParameters{StorageAccountType: to(armcompute.StorageAccountTypes(storage))},
-					DeleteOption: to(armcompute.DiskDeleteOptionTypesDelete),
+					Name:         to.Ptr(n.disk),
+					CreateOption: to.Ptr(armcompute.DiskCreateOptionTypesFromImage),
+					Caching:      to.Ptr(armcompute.CachingTypesReadWrite),
+					DiskSizeGB:   to.Ptr(int32(diskSize)),
+					ManagedDisk:  &armcompute.ManagedDiskParameters{StorageAccountType: to.Ptr(armcompute.StorageAccountTypes(storage))},
+					DeleteOption: to.Ptr(armcompute.DiskDeleteOptionTypesDelete),
 				},
 			},
 			OSProfile: osp,
 			NetworkProfile: &armcompute.NetworkProfile{NetworkInterfaces: []*armcompute.NetworkInterfaceReference{{
-				ID:         to(n.nicID()),
-				Properties: &armcompute.NetworkInterfaceReferenceProperties{Primary: to(true), DeleteOption: to(armcompute.DeleteOptionsDelete)},
+				ID:         to.Ptr(n.nicID()),
+				Properties: &armcompute.NetworkInterfaceReferenceProperties{Primary: to.Ptr(true), DeleteOption: to.Ptr(armcompute.DeleteOptionsDelete)},
 			}}},
 		},
 	}
 	if n.avset != "" {
-		vm.Properties.AvailabilitySet = &armcompute.SubResource{ID: to(n.avsetID())}
+		vm.Properties.AvailabilitySet = &armcompute.SubResource{ID: to.Ptr(n.avsetID())}
 	} else if d.AvailabilityZone != "" {
-		vm.Zones = []*string{to(d.AvailabilityZone)}
+		vm.Zones = []*string{to.Ptr(d.AvailabilityZone)}
 	}
 	if p := strings.Split(d.Plan, ":"); len(p) == 3 {
-		vm.Plan = &armcompute.Plan{Publisher: to(p[0]), Product: to(p[1]), Name: to(p[2])}
+		vm.Plan = &armcompute.Plan{Publisher: to.Ptr(p[0]), Product: to.Ptr(p[1]), Name: to.Ptr(p[2])}
 	}
 	return vm
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 )
 
 // azureError is the error the SDK returns for Azure's answer status, code,
@@ -192,7 +193,7 @@ func TestTags(t *testing.T) {
 	if val(shared[tagMachine]) != "m1" || !createdByMachine(shared) {
 		t.Errorf("shared tags %v", shared)
 	}
-	if createdByMachine(map[string]*string{"Docker-Machine-Created": to("True")}) != true || createdByMachine(nil) {
+	if createdByMachine(map[string]*string{"Docker-Machine-Created": to.Ptr("True")}) != true || createdByMachine(nil) {
 		t.Error("createdByMachine ignores case or accepts nothing")
 	}
 	if !under("/a/nics/n1/ipConfigurations/ip1", "/A/NICS/N1") || under("/a/nics/n10/ipConfigurations/ip1", "/a/nics/n1") || under("/x", "") {
