@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/machine-cli/machine/internal/retry"
 )
 
 // WaitTCP dials addr until it accepts a TCP connection, for at most bound,
@@ -17,10 +19,10 @@ func WaitTCP(ctx context.Context, addr string, bound, dialTimeout, every time.Du
 	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var last error
-	for {
-		dctx, dcancel := context.WithTimeout(wctx, dialTimeout)
+	err := retry.Poll(wctx, every, every, func(ctx context.Context) error {
+		dctx, dcancel := context.WithTimeout(ctx, dialTimeout)
+		defer dcancel()
 		conn, err := new(net.Dialer).DialContext(dctx, "tcp", addr)
-		dcancel()
 		if err == nil {
 			conn.Close()
 			return nil
@@ -28,14 +30,12 @@ func WaitTCP(ctx context.Context, addr string, bound, dialTimeout, every time.Du
 		if last == nil || wctx.Err() == nil {
 			last = err
 		}
-		t := time.NewTimer(every)
-		select {
-		case <-wctx.Done():
-			t.Stop()
-			return DialReason(last)
-		case <-t.C:
-		}
+		return err
+	})
+	if err == nil {
+		return nil
 	}
+	return DialReason(last)
 }
 
 // DialReason strips a dial error to its cause ("connection refused").

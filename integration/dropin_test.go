@@ -20,8 +20,8 @@ import (
 
 	"github.com/machine-cli/machine/certs"
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
 	"github.com/machine-cli/machine/provision"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // dropInWant is what a row's engine options must have put in effect, as

@@ -15,9 +15,9 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/internal/fsutil"
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
 	"github.com/machine-cli/machine/libmachine/store"
 	"github.com/machine-cli/machine/provision"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // DefaultInstallURL is the Docker install script used when none is given.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
 	"github.com/machine-cli/machine/libmachine/store"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // Endpoint returns how to reach machine name. When its config holds an

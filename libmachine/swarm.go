@@ -13,8 +13,8 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
 	"github.com/machine-cli/machine/provision"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // SwarmOptions put a machine in a swarm-mode cluster: Init starts one, Join
@@ -329,8 +329,7 @@ func joinToken(ctx context.Context, c *Client, mgr *Machine, role string) (strin
 		return "", fmt.Errorf("fetch the join token from %q: %w", mgr.Name, err)
 	}
 	defer s.Close()
-	cmd := "docker swarm join-token -q " + role
-	out, err := c.runner(mgr.Name, s).Output(ctx, `if [ "$(id -u)" = 0 ]; then `+cmd+`; else sudo -n `+cmd+`; fi`)
+	out, err := c.runner(mgr.Name, s).Output(ctx, sshclient.AsRoot("docker swarm join-token -q "+role))
 	if err != nil {
 		return "", fmt.Errorf("fetch the join token from %q: %w", mgr.Name, err)
 	}

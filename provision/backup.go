@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // BackupRoot is the directory on the host that holds, per machine name,

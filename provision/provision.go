@@ -16,7 +16,7 @@ import (
 
 	"github.com/machine-cli/machine/internal/retry"
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // DefaultEnginePort is dockerd's TLS port when Options.EnginePort is zero.
@@ -227,7 +227,7 @@ func parseDockerFacts(sec map[string]string) dockerFacts {
 func (p *run) command(script string, asRoot bool) string {
 	script = "set -e\n" + pathSetup + "\n" + script
 	if asRoot && !p.root {
-		return "sudo -n sh -c " + sshclient.ShellQuote(script)
+		return sshclient.AsRoot(script)
 	}
 	return "sh -c " + sshclient.ShellQuote(script)
 }

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/machine-cli/machine/libmachine/host"
-	"github.com/machine-cli/machine/libmachine/sshclient"
 	"github.com/machine-cli/machine/provision"
 	"github.com/machine-cli/machine/provision/provisiontest"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 const (
@@ -62,8 +62,12 @@ func options(waitTLS func(context.Context) error) (provision.Options, *strings.B
 	}, &log
 }
 
-// script undoes provision's `[sudo -n] sh -c 'SCRIPT'` wrapping.
+// script undoes provision's `sh -c 'SCRIPT'` and sshclient.AsRoot
+// wrappings.
 func script(cmd string) string {
+	if root, _, ok := strings.Cut(cmd, "; else sudo -n "); ok {
+		cmd = strings.TrimPrefix(root, `if [ "$(id -u)" = 0 ]; then `)
+	}
 	_, q, ok := strings.Cut(cmd, "sh -c '")
 	if !ok || !strings.HasSuffix(q, "'") {
 		return cmd
@@ -134,7 +138,7 @@ func TestProvisionFreshHost(t *testing.T) {
 
 	calls := r.Calls()
 	for _, c := range calls[1:] {
-		if c.Method != "WriteFile" && step(c) != "probe docker" && !strings.HasPrefix(c.Cmd, "sudo -n sh -c ") {
+		if c.Method != "WriteFile" && step(c) != "probe docker" && !strings.Contains(c.Cmd, "sudo -n sh -c ") {
 			t.Errorf("%s: not run with sudo for a non-root user: %q", step(c), c.Cmd)
 		}
 	}

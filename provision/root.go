@@ -3,17 +3,15 @@ package provision
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	"github.com/machine-cli/machine/libmachine/sshclient"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // runAsRoot runs script with sh as root, through sudo -n when the login
 // user is not root, and returns its output. An ExitError names script, not
 // the wrapper.
 func runAsRoot(ctx context.Context, c Runner, script string) ([]byte, error) {
-	q := sshclient.ShellQuote("set -e\n" + pathSetup + "\n" + script)
-	out, err := c.Output(ctx, fmt.Sprintf(`if [ "$(id -u)" = 0 ]; then sh -c %s; else sudo -n sh -c %s; fi`, q, q))
+	out, err := c.Output(ctx, sshclient.AsRoot("set -e\n"+pathSetup+"\n"+script))
 	var exit *sshclient.ExitError
 	if errors.As(err, &exit) {
 		exit.Cmd = script

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v4"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/internal/retry"
 )
 
 const (
@@ -516,33 +517,30 @@ func (d *Driver) ensure(ctx context.Context, missing bool, get func(context.Cont
 	if wait <= 0 {
 		wait = defaultBackoff
 	}
-	for attempt := 1; ; attempt++ {
+	attempt, made := 0, false
+	err := retry.Poll(ctx, wait, maxBackoff, func(ctx context.Context) error {
+		attempt++
 		if !missing && get != nil {
 			ok, err := get(ctx)
 			if err != nil {
-				return false, err
+				return retry.Stop(err)
 			}
 			if ok {
-				return false, nil
+				return nil
 			}
 		}
 		err := put(ctx)
 		if err == nil {
-			return true, nil
+			made = true
+			return nil
 		}
 		if !transient(err) || attempt >= maxAttempts {
-			return false, err
+			return retry.Stop(err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, fmt.Errorf("%w (while waiting to try again after: %v)", ctx.Err(), oneLine(err))
-		case <-t.C:
-		}
-		wait = min(2*wait, maxBackoff)
 		missing = false
-	}
+		return oneLine(err)
+	})
+	return made, err
 }
 
 // transient says whether err is a conflict with another operation that

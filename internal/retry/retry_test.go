@@ -43,3 +43,18 @@ func TestPoll(t *testing.T) {
 		})
 	}
 }
+
+func TestPollStop(t *testing.T) {
+	final := errors.New("refused for good")
+	calls := 0
+	err := Poll(t.Context(), time.Millisecond, time.Millisecond, func(context.Context) error {
+		calls++
+		if calls < 3 {
+			return errors.New("not yet")
+		}
+		return Stop(final)
+	})
+	if err != final || calls != 3 {
+		t.Fatalf("Poll = %v after %d calls, want %v after 3", err, calls, final)
+	}
+}

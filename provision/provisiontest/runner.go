@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/machine-cli/machine/libmachine/sshclient"
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // Call is one request made of the host.

@@ -107,10 +107,8 @@ trap 'rm -f "$t"' EXIT
 cat > "$t"
 chmod %o "$t"
 mv -f "$t" %s`, ShellQuote(path.Dir(name)), ShellQuote(name), mode.Perm(), ShellQuote(name))
-	q := ShellQuote(script)
-	cmd := fmt.Sprintf(`if [ "$(id -u)" = 0 ]; then sh -c %s; else sudo -n sh -c %s; fi`, q, q)
 	var stderr TailBuffer
-	status, err := c.Run(ctx, cmd, bytes.NewReader(data), nil, &stderr)
+	status, err := c.Run(ctx, AsRoot(script), bytes.NewReader(data), nil, &stderr)
 	if err == nil && status != 0 {
 		err = &ExitError{Cmd: "write " + name, Status: status, Stderr: stderr.String()}
 	}
@@ -118,6 +116,15 @@ mv -f "$t" %s`, ShellQuote(path.Dir(name)), ShellQuote(name), mode.Perm(), Shell
 		return fmt.Errorf("ssh: write %s on %s: %w", name, c.addr, err)
 	}
 	return nil
+}
+
+// AsRoot wraps a shell script into a command line that runs it with sh as
+// root: directly when the login user is root, else through `sudo -n`
+// (which fails rather than asks for a password). It is the one place the
+// tree decides how to become root on a host.
+func AsRoot(script string) string {
+	q := ShellQuote(script)
+	return fmt.Sprintf(`if [ "$(id -u)" = 0 ]; then sh -c %s; else sudo -n sh -c %s; fi`, q, q)
 }
 
 // ShellQuote quotes s as one word for a POSIX shell.

@@ -13,7 +13,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/machine-cli/machine/libmachine/sshclient/sshtest"
+	"github.com/machine-cli/machine/sshclient/sshtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and a polling reader.

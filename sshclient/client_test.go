@@ -24,8 +24,8 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/machine-cli/machine/libmachine/sshclient"
-	"github.com/machine-cli/machine/libmachine/sshclient/sshtest"
+	"github.com/machine-cli/machine/sshclient"
+	"github.com/machine-cli/machine/sshclient/sshtest"
 )
 
 func config(t *testing.T, srv *sshtest.Server, knownHosts string) sshclient.Config {
