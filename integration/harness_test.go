@@ -26,8 +26,8 @@ import (
 
 // Test-host images, built once by testhost/build.sh and cached by tag.
 const (
-	baseImage   = "machine-testhost:base-v1"
-	dockerImage = "machine-testhost:docker-v1"
+	baseImage   = "machine-testhost:base-v2"
+	dockerImage = "machine-testhost:docker-v2"
 	// runLabel marks everything a test run makes, so a later run can remove
 	// what a killed run left behind.
 	runLabel = "machine-integration"

@@ -19,6 +19,10 @@ type OSProvisioner interface {
 	// PackageInstallScript returns a shell script, run as root, that
 	// installs Docker from the OS's own packages (install URL "distro").
 	PackageInstallScript() string
+	// PackageUpgradeScript returns a shell script, run as root, that
+	// upgrades the OS's Docker packages to the newest its repositories
+	// hold (`machine upgrade` of a machine installed with "distro").
+	PackageUpgradeScript() string
 }
 
 // families are the OS families provision supports, in order of preference.
@@ -57,4 +61,9 @@ func (debianFamily) IDs() []string  { return []string{"debian", "ubuntu"} }
 func (debianFamily) PackageInstallScript() string {
 	return `export DEBIAN_FRONTEND=noninteractive
 apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=120 docker.io`
+}
+
+func (debianFamily) PackageUpgradeScript() string {
+	return `export DEBIAN_FRONTEND=noninteractive
+apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=120 --only-upgrade docker.io`
 }

@@ -28,7 +28,7 @@ for i in $(seq 0 40); do
 done
 ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
 pub=$(cat "$work/id_ed25519.pub")
-ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$host" "$net" "$label" "$pub")
+ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$host" "$net" "$label" "$pub")
 export MACHINE_STORAGE_PATH=$work/store
 create="$bin create -d generic --generic-ip-address $ip --generic-ssh-key $work/id_ed25519 n1"
 
@@ -49,7 +49,7 @@ hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$root/bin/bench-
 # each run; the prepare step removes it again.
 ips=()
 for h in "${hosts[@]:1}"; do
-  ips+=("$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$h" "$net" "$label" "$pub")")
+  ips+=("$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$h" "$net" "$label" "$pub")")
 done
 gen="-d generic --generic-ssh-key $work/id_ed25519 --generic-ip-address"
 cat > "$work/cluster.sh" <<EOT

@@ -26,7 +26,7 @@ for i in $(seq 0 40); do
   docker network create --label "$label" --subnet "172.28.$((100 + i)).0/24" "$net" >/dev/null 2>&1 && break
 done
 ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
-ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v1 "$host" "$net" "$label" "$(cat "$work/id_ed25519.pub")")
+ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$host" "$net" "$label" "$(cat "$work/id_ed25519.pub")")
 export MACHINE_STORAGE_PATH=$work/store
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }

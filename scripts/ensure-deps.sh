@@ -8,6 +8,9 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# scp --delta runs rsync on both sides; mount runs sshfs (FUSE).
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v sshfs >/dev/null 2>&1 || need+=(sshfs)
 # A static busybox makes the workload image the swarm tests import.
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 # The shells cmd/machine's TestEnvShells evaluates `machine env` in (bash and

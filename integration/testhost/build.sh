@@ -4,8 +4,8 @@
 # preinstalled. Images are cached by tag; a tag that exists is not rebuilt.
 # Usage: build.sh [BASE_TAG DOCKER_TAG]
 set -euo pipefail
-base=${1:-machine-testhost:base-v1}
-withdocker=${2:-machine-testhost:docker-v1}
+base=${1:-machine-testhost:base-v2}
+withdocker=${2:-machine-testhost:docker-v2}
 here=$(cd "$(dirname "$0")" && pwd)
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -22,7 +22,7 @@ if ! have "$base"; then
   dir=$(mktemp -d /tmp/machine-testhost.XXXXXX)
   trap 'rm -rf "$dir"' EXIT
   debootstrap --variant=minbase \
-    --include=systemd,systemd-sysv,openssh-server,sudo,ca-certificates,curl,iproute2,procps,iptables,kmod,dbus \
+    --include=systemd,systemd-sysv,openssh-server,sudo,ca-certificates,curl,iproute2,procps,iptables,kmod,dbus,rsync \
     bookworm "$dir" "$(mirror)" >&2
   # Every host makes its own SSH host keys at first boot.
   rm -f "$dir"/etc/ssh/ssh_host_*
