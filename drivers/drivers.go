@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 )
 
@@ -23,6 +24,9 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrInvalidConfig: the user gave flags or values the driver refuses.
 	ErrInvalidConfig = errors.New("invalid driver configuration")
+	// ErrNotRunning: the operation needs a running machine and this one
+	// does not answer (a generic host that is down).
+	ErrNotRunning = errors.New("machine is not running")
 )
 
 // NotSupported wraps ErrNotSupported with the driver and operation.
@@ -40,6 +44,8 @@ func NotSupported(driver, op string) error {
 //   - GetState never fails for a machine that merely does not answer: it
 //     returns Stopped or Error with a nil or descriptive error.
 //   - Operations a driver cannot do return an error wrapping ErrNotSupported.
+//   - Operations that need a running machine (a generic host's Restart)
+//     return an error wrapping ErrNotRunning when it does not answer.
 type Driver interface {
 	// DriverName is the name users pass to `create -d`.
 	DriverName(ctx context.Context) (string, error)
@@ -240,6 +246,12 @@ type BaseDriver struct {
 	SwarmMaster    bool
 	SwarmHost      string
 	SwarmDiscovery string
+}
+
+// ResolveStorePath returns the path of file in the machine's directory of
+// the store, StorePath/machines/MachineName/file (docker-machine's layout).
+func (d *BaseDriver) ResolveStorePath(file string) string {
+	return filepath.Join(d.StorePath, "machines", d.MachineName, file)
 }
 
 // GetSSHHostname returns the machine's IP address.

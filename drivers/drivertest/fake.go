@@ -20,6 +20,7 @@ const (
 	FailNotFound      = "not-found"
 	FailAlreadyExists = "already-exists"
 	FailInvalidConfig = "invalid-config"
+	FailNotRunning    = "not-running"
 )
 
 // Fake is an in-memory driver named "fake". It keeps everything in its
@@ -79,6 +80,7 @@ func (f *Fake) enter(ctx context.Context, method string) error {
 		FailNotFound:      drivers.ErrNotFound,
 		FailAlreadyExists: drivers.ErrAlreadyExists,
 		FailInvalidConfig: drivers.ErrInvalidConfig,
+		FailNotRunning:    drivers.ErrNotRunning,
 	}[kind]
 	if sentinel == nil {
 		return errors.New(kind)

@@ -178,7 +178,7 @@ func (d *Driver) importKey() error {
 	if err != nil {
 		return fmt.Errorf("ssh key: %w", err)
 	}
-	dir := filepath.Join(d.StorePath, "machines", d.MachineName)
+	dir := d.ResolveStorePath("")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("ssh key: %w", err)
 	}
@@ -278,17 +278,14 @@ func (e *reachError) Unwrap() []error {
 // Remove does nothing: the host is the user's.
 func (d *Driver) Remove(context.Context) error { return nil }
 
-// Start is not supported.
-func (d *Driver) Start(context.Context) error { return drivers.NotSupported(driverName, "start") }
+// Start is not supported: the generic driver cannot power a host on.
+func (d *Driver) Start(context.Context) error { return d.notSupported("start", "start") }
 
-// Stop is not supported.
-func (d *Driver) Stop(context.Context) error { return drivers.NotSupported(driverName, "stop") }
+// Stop is not supported: the host is stopped on the host itself.
+func (d *Driver) Stop(context.Context) error { return d.notSupported("stop", "stop") }
 
-// Restart is not supported.
-func (d *Driver) Restart(context.Context) error { return drivers.NotSupported(driverName, "restart") }
-
-// Kill is not supported.
-func (d *Driver) Kill(context.Context) error { return drivers.NotSupported(driverName, "kill") }
+// Kill is not supported: the host is powered off on the host itself.
+func (d *Driver) Kill(context.Context) error { return d.notSupported("kill", "power off") }
 
 // GetState dials the SSH port: Running when it answers, Stopped when the
 // connection is refused, Error with the reason otherwise.

@@ -260,17 +260,49 @@ func TestGetters(t *testing.T) {
 	}
 }
 
+// TestLifecycleNotSupported: start, stop and kill say, on one line, that
+// the generic driver has no power switch and what to do instead; the error
+// wraps ErrNotSupported.
 func TestLifecycleNotSupported(t *testing.T) {
-	d := New()
-	for name, f := range map[string]func(context.Context) error{
-		"start": d.Start, "stop": d.Stop, "restart": d.Restart, "kill": d.Kill,
-	} {
-		if err := f(t.Context()); !errors.Is(err, drivers.ErrNotSupported) || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s = %v, want ErrNotSupported naming the operation", name, err)
-		}
+	d := New().(*Driver)
+	d.MachineName, d.IPAddress = "n1", "10.0.0.5"
+	tests := []struct {
+		name string
+		f    func(context.Context) error
+		want string
+	}{
+		{"start", d.Start, "the generic driver cannot start a machine: start the host 10.0.0.5 by its own means"},
+		{"stop", d.Stop, `the generic driver cannot stop a machine: stop the host 10.0.0.5 by its own means ("machine restart n1" reboots it over SSH)`},
+		{"kill", d.Kill, `the generic driver cannot kill a machine: power off the host 10.0.0.5 by its own means ("machine restart n1" reboots it over SSH)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.f(t.Context())
+			if !errors.Is(err, drivers.ErrNotSupported) || err.Error() != tc.want {
+				t.Errorf("%s = %v, want %q wrapping ErrNotSupported", tc.name, err, tc.want)
+			}
+		})
 	}
 	if err := d.Remove(t.Context()); err != nil {
 		t.Errorf("Remove = %v", err)
+	}
+}
+
+// TestRestartNotRunning: Restart of a host whose SSH port does not answer
+// fails at once, wrapping ErrNotRunning and naming the address; without an
+// address it is a configuration error. (Restart of a real host, which
+// reboots it, is tested in integration on a test host.)
+func TestRestartNotRunning(t *testing.T) {
+	d := New().(*Driver)
+	d.MachineName, d.StorePath = "n1", t.TempDir()
+	d.IPAddress, d.SSHPort = "127.0.0.1", closedPort(t)
+	err := d.Restart(t.Context())
+	if !errors.Is(err, drivers.ErrNotRunning) || !strings.Contains(err.Error(), `cannot restart "n1"`) || !strings.Contains(err.Error(), d.sshAddr()) {
+		t.Errorf("Restart of a closed port = %v, want ErrNotRunning naming the machine and %s", err, d.sshAddr())
+	}
+	d.IPAddress = ""
+	if err := d.Restart(t.Context()); !errors.Is(err, drivers.ErrInvalidConfig) {
+		t.Errorf("Restart without an address = %v, want ErrInvalidConfig", err)
 	}
 }
 

@@ -20,6 +20,7 @@ var errorCodes = []struct {
 	{drivers.ErrNotFound, codes.NotFound},
 	{drivers.ErrAlreadyExists, codes.AlreadyExists},
 	{drivers.ErrInvalidConfig, codes.InvalidArgument},
+	{drivers.ErrNotRunning, codes.FailedPrecondition},
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }

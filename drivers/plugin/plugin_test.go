@@ -213,9 +213,10 @@ func TestErrors(t *testing.T) {
 		{drivertest.FailNotFound, drivers.ErrNotFound},
 		{drivertest.FailAlreadyExists, drivers.ErrAlreadyExists},
 		{drivertest.FailInvalidConfig, drivers.ErrInvalidConfig},
+		{drivertest.FailNotRunning, drivers.ErrNotRunning},
 		{"disk on fire", nil},
 	}
-	sentinels := []error{drivers.ErrNotSupported, drivers.ErrNotFound, drivers.ErrAlreadyExists, drivers.ErrInvalidConfig}
+	sentinels := []error{drivers.ErrNotSupported, drivers.ErrNotFound, drivers.ErrAlreadyExists, drivers.ErrInvalidConfig, drivers.ErrNotRunning}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			cfg := drivertest.Fake{Errors: map[string]string{"Create": tt.kind}}
@@ -354,7 +355,9 @@ func TestRemoteGeneric(t *testing.T) {
 	if !errors.Is(err, drivers.ErrInvalidConfig) || !strings.Contains(err.Error(), "--generic-ip-address") {
 		t.Errorf("SetConfigFromFlags = %v, want ErrInvalidConfig naming --generic-ip-address", err)
 	}
-	if err := d.Stop(t.Context()); !errors.Is(err, drivers.ErrNotSupported) || err.Error() != drivers.NotSupported("generic", "stop").Error() {
+	local := generic.New().(*generic.Driver)
+	local.MachineName = "g"
+	if err := d.Stop(t.Context()); !errors.Is(err, drivers.ErrNotSupported) || err.Error() != local.Stop(t.Context()).Error() {
 		t.Errorf("Stop = %v, want the driver's NotSupported error", err)
 	}
 	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{

@@ -2,12 +2,13 @@
 # run.sh starts one test host: a Debian container with systemd, sshd and
 # (per image) dockerd, behaving like a small VM. It authorizes PUBKEY for
 # root, waits until sshd answers and prints the host's IP on stdout.
+# It restarts when it reboots (`systemctl reboot`), as a machine does.
 # Usage: run.sh IMAGE NAME NETWORK LABEL PUBKEY
 set -euo pipefail
 image=$1 name=$2 network=$3 label=$4 pubkey=$5
 
 docker volume create --label "$label" "$name-docker" >/dev/null
-docker run -d --label "$label" \
+docker run -d --label "$label" --restart unless-stopped \
   --cap-add ALL --cap-drop SYS_RESOURCE \
   --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
   --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
