@@ -26,7 +26,7 @@ func createCommand(env *cliEnv) *cli.Command {
 			&cli.StringFlag{Name: "engine-install-url", Usage: "URL of a Docker install script, \"distro\" for the OS's own packages, or \"none\" to skip", Value: libmachine.DefaultInstallURL, EnvVars: []string{"MACHINE_DOCKER_INSTALL_URL"}},
 			&cli.StringSliceFlag{Name: "engine-opt", Usage: "dockerd flag as `key=value` (rendered --key=value)"},
 			&cli.StringSliceFlag{Name: "engine-insecure-registry", Usage: "insecure registry for dockerd"},
-			&cli.StringSliceFlag{Name: "engine-registry-mirror", Usage: "registry mirror for dockerd"},
+			&cli.StringSliceFlag{Name: "engine-registry-mirror", Usage: "registry mirror for dockerd [$" + envRegistryMirror + "]"},
 			&cli.StringSliceFlag{Name: "engine-label", Usage: "label for dockerd"},
 			&cli.StringFlag{Name: "engine-storage-driver", Usage: "storage driver for dockerd"},
 			&cli.StringSliceFlag{Name: "engine-env", Usage: "environment variable `KEY=VALUE` for dockerd"},
@@ -70,7 +70,7 @@ func createCommand(env *cliEnv) *cli.Command {
 				Engine: host.EngineOptions{
 					ArbitraryFlags:   c.StringSlice("engine-opt"),
 					InsecureRegistry: c.StringSlice("engine-insecure-registry"),
-					RegistryMirror:   c.StringSlice("engine-registry-mirror"),
+					RegistryMirror:   listFlag(c, "engine-registry-mirror", envRegistryMirror),
 					Labels:           c.StringSlice("engine-label"),
 					StorageDriver:    c.String("engine-storage-driver"),
 					Env:              c.StringSlice("engine-env"),
@@ -87,6 +87,25 @@ func createCommand(env *cliEnv) *cli.Command {
 	cmd.Flags = append(cmd.Flags, swarmCreateFlags()...)
 	cmd.Flags = append(cmd.Flags, legacySwarmCLIFlags()...)
 	return cmd
+}
+
+// envRegistryMirror is docker-machine's variable for --engine-registry-mirror.
+// It is read by listFlag, which splits it on commas as docker-machine does:
+// the app takes list flag values whole.
+const envRegistryMirror = "ENGINE_REGISTRY_MIRROR"
+
+// listFlag returns the values of list flag name, or, when it is not on the
+// command line, those of environment variable envVar split on commas (as
+// docker-machine's flags split theirs).
+func listFlag(c *cli.Context, name, envVar string) []string {
+	if v := os.Getenv(envVar); envVar != "" && v != "" && !c.IsSet(name) {
+		var list []string
+		for _, s := range strings.Split(v, ",") {
+			list = append(list, strings.TrimSpace(s))
+		}
+		return list
+	}
+	return c.StringSlice(name)
 }
 
 // readHostKey accepts a public key line or the path of a file holding one.
@@ -246,14 +265,7 @@ func driverOptions(c *cli.Context, flags []drivers.Flag) drivers.Options {
 		case drivers.FlagBool:
 			o[f.Name] = c.Bool(f.Name)
 		case drivers.FlagStringSlice:
-			o[f.Name] = c.StringSlice(f.Name)
-			if v := os.Getenv(f.EnvVar); f.EnvVar != "" && v != "" && !c.IsSet(f.Name) {
-				var list []string
-				for _, s := range strings.Split(v, ",") {
-					list = append(list, strings.TrimSpace(s))
-				}
-				o[f.Name] = list
-			}
+			o[f.Name] = listFlag(c, f.Name, f.EnvVar)
 		default:
 			o[f.Name] = c.String(f.Name)
 		}

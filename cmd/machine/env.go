@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"net/url"
 	"os"
 	"strings"
@@ -12,6 +12,9 @@ import (
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/shell"
 )
+
+// errUnsetWithName refuses `env -u NAME` in docker-machine's words.
+var errUnsetWithName = errors.New("Expected no machine name when the -u flag is present: run `machine env -u` alone") //nolint:staticcheck // docker-machine's words
 
 func envCommand(env *cliEnv) *cli.Command {
 	return &cli.Command{
@@ -39,7 +42,7 @@ func envCommand(env *cliEnv) *cli.Command {
 			names := []string{"DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"}
 			if c.Bool("unset") {
 				if c.NArg() > 0 {
-					return fmt.Errorf("env --unset takes no machine name")
+					return errUnsetWithName
 				}
 				vars := make([]shell.Var, 0, len(names)+1)
 				for _, n := range names {

@@ -153,8 +153,14 @@ func newApp(env *cliEnv) *cli.App {
 			// docker-machine's switch to its Go SSH client, which is the only
 			// client machine has: accepted so that scripts keep working.
 			&cli.BoolFlag{Name: "native-ssh", Hidden: true, EnvVars: []string{"MACHINE_NATIVE_SSH"}},
+			// docker-machine's tokens for its GitHub release look-ups and its
+			// crash reports, neither of which machine makes: accepted so that
+			// scripts keep working.
+			&cli.StringFlag{Name: "github-api-token", Usage: "does nothing (docker-machine's GitHub API token, accepted for old scripts)", EnvVars: []string{"MACHINE_GITHUB_API_TOKEN"}},
+			&cli.StringFlag{Name: "bugsnag-api-token", Usage: "does nothing (docker-machine's crash-report token, accepted for old scripts)", EnvVars: []string{"MACHINE_BUGSNAG_API_TOKEN"}},
 		},
 		Commands: []*cli.Command{
+			activeCommand(env),
 			createCommand(env),
 			configCommand(env),
 			envCommand(env),
@@ -166,6 +172,7 @@ func newApp(env *cliEnv) *cli.App {
 			rmCommand(env),
 			sshCommand(env),
 			startCommand(env),
+			statusCommand(env),
 			stopCommand(env),
 			swarmCommand(env),
 			urlCommand(env),
