@@ -13,8 +13,8 @@ import (
 )
 
 // State returns machine name's state as its driver reports it, within ctx
-// (`machine status`). With a driver error it also returns the state the
-// driver gave with it (Error, mostly), or None.
+// (`machine status`). With a driver error the state is Error; with a
+// machine that cannot be loaded, None.
 func (c *Client) State(ctx context.Context, name string) (drivers.State, error) {
 	m, err := c.Load(ctx, name)
 	if err != nil {
@@ -22,6 +22,12 @@ func (c *Client) State(ctx context.Context, name string) (drivers.State, error) 
 	}
 	st, err := m.Driver.GetState(ctx)
 	if err != nil {
+		if st == drivers.None {
+			// A driver's failure is state Error, as in ls (the state a
+			// driver returns with its error does not cross the plugin
+			// boundary).
+			st = drivers.Error
+		}
 		return st, fmt.Errorf("state of %s: %w", name, err)
 	}
 	return st, nil
