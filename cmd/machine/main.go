@@ -54,10 +54,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	completing := isCompletion(args)
+	if completing {
+		if args = completionArgs(args); args == nil {
+			return 0
+		}
+	}
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
 	defer env.close()
 	app := newApp(env)
-	if err := env.addDriverFlags(ctx, app, args); err != nil {
+	if err := env.addDriverFlags(ctx, app, args); err != nil && !completing {
 		fmt.Fprintln(stderr, "Error:", err)
 		return 1
 	}
@@ -161,6 +167,7 @@ func newApp(env *cliEnv) *cli.App {
 		},
 		Commands: []*cli.Command{
 			activeCommand(env),
+			completionCommand(env),
 			createCommand(env),
 			configCommand(env),
 			envCommand(env),
@@ -192,6 +199,7 @@ func newApp(env *cliEnv) *cli.App {
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = usageError
 	}
+	env.setCompletion(app)
 	return app
 }
 
