@@ -90,7 +90,7 @@ func TestCLIWithoutHost(t *testing.T) {
 				t.Errorf("%v: stderr %q", tc.args, r.Stderr)
 			}
 		}
-		r := m.fails(t, "takes no machine name", "env", "-u", "n1")
+		r := m.fails(t, "Expected no machine name when the -u flag is present", "env", "-u", "n1")
 		if r.Stdout != "" {
 			t.Errorf("env -u n1 printed %q", r.Stdout)
 		}

@@ -140,7 +140,7 @@ func TestGenericPreinstalled(t *testing.T) {
 	})
 	t.Run("power operations the generic driver cannot do", func(t *testing.T) {
 		for _, op := range []string{"start", "stop", "kill"} {
-			m.fails(t, "not supported", op, "n1")
+			m.fails(t, "the generic driver cannot "+op+" a machine", op, "n1")
 		}
 		if st := m.ok(t, "ls", "--format", "{{.State}}").Stdout; st != "Running\n" {
 			t.Errorf("state after refused power operations: %q", st)
