@@ -116,10 +116,9 @@ func TestCommands(t *testing.T) {
 		if out, err := exec.Command("docker", "stop", "-t", "1", h.Name).CombinedOutput(); err != nil {
 			t.Fatalf("docker stop: %v %s", err, out)
 		}
-		m.fails(t, `restart n1: generic driver: cannot restart "n1"`, "restart", "n1")
-		r := m.fails(t, "machine is not running", "restart", "n1")
-		if r.Stdout != "" {
-			t.Errorf("stdout %q", r.Stdout)
+		r := m.fails(t, `restart n1: generic driver: cannot restart "n1"`, "restart", "n1")
+		if !strings.Contains(r.Stderr, h.IP+":22") || !strings.HasSuffix(strings.TrimSpace(r.Stderr), "machine is not running") || r.Stdout != "" {
+			t.Errorf("stdout %q, stderr %q; want the error to name %s:22 and end in \"machine is not running\"", r.Stdout, r.Stderr, h.IP)
 		}
 		if r := m.withEnv("DOCKER_HOST="+n1["DOCKER_HOST"]).fails(t, `No active host found: DOCKER_HOST `+n1["DOCKER_HOST"]+` is machine "n1"`, "active", "-t", "3"); r.Stdout != "" {
 			t.Errorf("active: stdout %q", r.Stdout)
