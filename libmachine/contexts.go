@@ -62,7 +62,8 @@ func (e *ContextNameError) Unwrap() error { return e.Err }
 // machine's Docker URL) and its TLS material (copies of the CA, client
 // certificate and key in the machine's directory, as `docker context
 // create` copies them). Call it after anything that changes a machine's
-// address or certificates (create, regenerate-certs, provision).
+// address or certificates (create, regenerate-certs, provision), holding
+// the machine's lock (Store.Lock) as those do: SyncContext does not take it.
 //
 // A context of that name that machine did not make for this store is left
 // alone: the error is a *ContextConflictError. A name docker does not allow
@@ -179,6 +180,13 @@ func (c *Client) Use(ctx context.Context, name string) error {
 	if _, err := c.Contexts.Current(); err != nil {
 		return err
 	}
+	// Waits for a create or rm of name under way: a half-made machine
+	// gets no context.
+	unlock, err := c.Store.Lock(name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	h, ep, err := c.Endpoint(ctx, name)
 	if err != nil {
 		return err
