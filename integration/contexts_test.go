@@ -210,6 +210,20 @@ func TestDockerContexts(t *testing.T) {
 			t.Fatal("no server version")
 		}
 	})
+	t.Run("without DOCKER_CONFIG, HOME/.docker", func(t *testing.T) {
+		home := t.TempDir()
+		m.withEnv("DOCKER_CONFIG=", "HOME="+home).ok(t, "use", "n1")
+		dir := filepath.Join(home, ".docker")
+		if got := okDocker(t, dir, "context", "show"); got != "n1" {
+			t.Fatalf("docker context show in HOME/.docker = %q, want n1", got)
+		}
+		if v := okDocker(t, dir, "version", "--format", "{{.Server.Version}}"); v == "" {
+			t.Fatal("no server version")
+		}
+		if got := okDocker(t, dc, "context", "show"); got != "n1" {
+			t.Fatalf("DOCKER_CONFIG's current context changed to %q", got)
+		}
+	})
 	t.Run("use errors", func(t *testing.T) {
 		cfg := filepath.Join(dc, "config.json")
 		before, err := os.ReadFile(cfg)

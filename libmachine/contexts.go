@@ -187,11 +187,7 @@ func (c *Client) Use(ctx context.Context, name string) error {
 		return err
 	}
 	defer unlock()
-	h, ep, err := c.Endpoint(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := c.writeContext(name, h.DriverName, ep.URL); err != nil {
+	if err := c.SyncContext(ctx, name); err != nil {
 		return err
 	}
 	_, err = c.Contexts.SetCurrent(name)

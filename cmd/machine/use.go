@@ -12,7 +12,7 @@ import (
 func useCommand(env *cliEnv) *cli.Command {
 	return &cli.Command{
 		Name:      "use",
-		Usage:     "Make a machine the docker CLI's current context (docker context use), or with -u go back to docker's default",
+		Usage:     "Make a machine docker's current context (docker context use NAME); -u goes back to docker's default",
 		ArgsUsage: "NAME | -u",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "unset", Aliases: []string{"u"}, Usage: "make docker's default context current again"},
