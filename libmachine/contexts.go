@@ -28,15 +28,14 @@ type ContextConflictError struct {
 
 // Error names the context, whose it is and how to resolve the conflict.
 func (e *ContextConflictError) Error() string {
-	whose := "was not made by machine"
+	what := fmt.Sprintf("docker context %q exists and was not made by machine", e.Name)
 	switch {
 	case e.Err != nil:
-		whose = fmt.Sprintf("cannot be read (%v)", e.Err)
+		what = e.Err.Error()
 	case e.Owner != "":
-		whose = "belongs to the machine store " + e.Owner
+		what = fmt.Sprintf("docker context %q exists and belongs to the machine store %s", e.Name, e.Owner)
 	}
-	return fmt.Sprintf("docker context %q exists and %s; to register machine %s instead, run `docker context rm %s`, then `machine use %s`",
-		e.Name, whose, e.Name, e.Name, e.Name)
+	return fmt.Sprintf("%s; to register machine %s instead, run `docker context rm %s`, then `machine use %s`", what, e.Name, e.Name, e.Name)
 }
 
 // Unwrap returns why the context could not be read, if it was that.

@@ -126,7 +126,7 @@ func TestSyncContextRefuses(t *testing.T) {
 				return os.WriteFile(filepath.Join(c.Contexts.MetaDir("n1"), "meta.json"), []byte("{"), 0o644)
 			},
 			func(err error) bool { var e *dockercontext.CorruptError; return errors.As(err, &e) },
-			"cannot be read"},
+			"docker context \"n1\" is broken: "},
 		{"one-letter machine", "x", nil,
 			func(err error) bool { var e *ContextNameError; return errors.As(err, &e) },
 			"at least 2 characters"},

@@ -206,9 +206,9 @@ type CorruptError struct {
 	Err        error
 }
 
-// Error names the file and how to get rid of it.
+// Error names the context, the file and what is wrong with it.
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("docker context %q is broken: %s: %v; `docker context rm -f %s` removes it", e.Name, e.Path, e.Err, e.Name)
+	return fmt.Sprintf("docker context %q is broken: %s: %v", e.Name, e.Path, e.Err)
 }
 
 // Unwrap returns the cause.

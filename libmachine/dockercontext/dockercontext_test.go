@@ -197,8 +197,8 @@ func TestGet(t *testing.T) {
 			got, err := s.Get("xy")
 			var ce *CorruptError
 			if tc.corrupt {
-				if !errors.As(err, &ce) || !strings.Contains(err.Error(), "docker context rm") {
-					t.Fatalf("Get = %v, want a CorruptError saying how to remove it", err)
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), `docker context "xy" is broken: `+filepath.Join(s.MetaDir("xy"), "meta.json")) {
+					t.Fatalf("Get = %v, want a CorruptError naming the context and its file", err)
 				}
 				return
 			}
