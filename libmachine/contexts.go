@@ -153,15 +153,10 @@ func (c *Client) unregisterContext(name string) {
 		}
 		return
 	}
-	current, err := c.Contexts.Current()
-	if err != nil {
+	if reset, err := c.Contexts.ResetIfCurrent(name); err != nil {
 		c.logf("warning: %v", err)
-	} else if current == name {
-		if _, err := c.Contexts.SetCurrent(dockercontext.DefaultName); err != nil {
-			c.logf("warning: %v", err)
-		} else {
-			c.logf("Docker context %s was the current one; docker uses its default context again.", name)
-		}
+	} else if reset {
+		c.logf("Docker context %s was the current one; docker uses its default context again.", name)
 	}
 	if err := c.Contexts.Remove(name); err != nil {
 		c.logf("warning: %v", err)

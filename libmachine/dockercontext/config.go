@@ -56,17 +56,40 @@ func (s *Store) Current() (string, error) {
 // mode 0600. Nothing is written when the current context is name already;
 // changed says whether config.json changed.
 func (s *Store) SetCurrent(name string) (changed bool, err error) {
-	if name == DefaultName {
-		name = ""
-	}
-	if name != "" {
-		if err := ValidateName(name); err != nil {
-			return false, err
+	return s.update(func(string) string { return name })
+}
+
+// ResetIfCurrent makes docker's default context current when name is the
+// current context, reading config.json once, as SetCurrent writes it;
+// changed says whether it did.
+func (s *Store) ResetIfCurrent(name string) (changed bool, err error) {
+	return s.update(func(cur string) string {
+		if cur == name {
+			return ""
 		}
-	}
+		return cur
+	})
+}
+
+// update sets currentContext to what next returns for the current one
+// ("" for default), writing config.json only when that changes it.
+func (s *Store) update(next func(current string) string) (bool, error) {
 	data, mode, err := s.readConfig()
 	if err != nil {
 		return false, err
+	}
+	cur, err := currentOf(data)
+	if err != nil {
+		return false, &ConfigError{Path: s.ConfigPath(), Err: err}
+	}
+	name := next(cur)
+	if name == DefaultName {
+		name = ""
+	}
+	if name != "" && name != cur {
+		if err := ValidateName(name); err != nil {
+			return false, err
+		}
 	}
 	out, changed, err := setCurrent(data, name)
 	if err != nil {

@@ -140,6 +140,33 @@ func TestCurrent(t *testing.T) {
 	}
 }
 
+// TestResetIfCurrent: only the named context is reset.
+func TestResetIfCurrent(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, reset, want string
+		changed               bool
+	}{
+		{"current", `{"a":1,"currentContext":"n1"}`, "n1", `{"a":1}`, true},
+		{"another is current", `{"a":1,"currentContext":"n2"}`, "n1", `{"a":1,"currentContext":"n2"}`, false},
+		{"default is current", `{"a":1}`, "n1", `{"a":1}`, false},
+		{"a name machine would not write is current", `{"currentContext":"x"}`, "n1", `{"currentContext":"x"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t.TempDir())
+			if err := os.WriteFile(s.ConfigPath(), []byte(tc.in), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			changed, err := s.ResetIfCurrent(tc.reset)
+			if err != nil || changed != tc.changed {
+				t.Fatalf("ResetIfCurrent = %v, %v; want %v", changed, err, tc.changed)
+			}
+			if b, _ := os.ReadFile(s.ConfigPath()); string(b) != tc.want {
+				t.Fatalf("config.json = %s, want %s", b, tc.want)
+			}
+		})
+	}
+}
+
 // TestSetCurrentFile covers the file itself: creation, mode, symbolic
 // links, and broken files left untouched.
 func TestSetCurrentFile(t *testing.T) {
