@@ -269,6 +269,9 @@ func (m *machineCLI) runInput(t testing.TB, input io.Reader, args ...string) res
 	defer cancel()
 	cmd := exec.CommandContext(ctx, env.bin, append([]string{"-s", m.store}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// The docker contexts that create registers go beside the store, not
+	// into the user's ~/.docker (m.env may say otherwise).
+	cmd.Env = append(cmd.Env, "DOCKER_CONFIG="+m.dockerConfig())
 	cmd.Env = append(cmd.Env, m.env...)
 	cmd.Stdin = input
 	var so, se bytes.Buffer
@@ -284,6 +287,9 @@ func (m *machineCLI) runInput(t testing.TB, input io.Reader, args ...string) res
 	}
 	return r
 }
+
+// dockerConfig is the DOCKER_CONFIG the store's commands run with.
+func (m *machineCLI) dockerConfig() string { return filepath.Join(filepath.Dir(m.store), "docker") }
 
 // ok runs the command and fails the test unless it exits 0.
 func (m *machineCLI) ok(t testing.TB, args ...string) result {

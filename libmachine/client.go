@@ -14,6 +14,7 @@ import (
 
 	"github.com/machine-cli/machine/certs"
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/libmachine/dockercontext"
 	"github.com/machine-cli/machine/libmachine/host"
 	"github.com/machine-cli/machine/libmachine/store"
 )
@@ -27,6 +28,10 @@ type Client struct {
 	// Debug receives detail for --debug (remote commands, timings); nil
 	// discards it.
 	Debug io.Writer
+	// Contexts is the docker CLI's configuration directory, where machines
+	// are registered as docker contexts (see SyncContext); nil registers
+	// none.
+	Contexts *dockercontext.Store
 }
 
 // Machine is a stored machine with its driver.

@@ -249,6 +249,9 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 		c.logf("warning: %v", rerr)
 	}
 	c.logf("Docker is up and running on %s (%s).", name, dockerURL)
+	// Only a machine that was made gets a context; a failed create has
+	// returned above.
+	c.registerContext(name, opts.DriverName, dockerURL)
 	return m, nil
 }
 

@@ -29,7 +29,11 @@ func (c *Client) Remove(ctx context.Context, name string, force bool) error {
 			return fmt.Errorf("remove %s: %w (use -f to remove it from the store anyway)", name, err)
 		}
 		c.logf("warning: %v; removing %s from the store anyway (-f)", err, name)
-		return c.Store.Remove(name)
+		if err := c.Store.Remove(name); err != nil {
+			return err
+		}
+		c.unregisterContext(name)
+		return nil
 	}
 	if err := c.SwarmLeave(ctx, m, force); err != nil {
 		if !force {
@@ -47,6 +51,7 @@ func (c *Client) Remove(ctx context.Context, name string, force bool) error {
 	if err := c.Store.Remove(name); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
+	c.unregisterContext(name)
 	return nil
 }
 

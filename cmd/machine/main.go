@@ -18,6 +18,7 @@ import (
 	"github.com/machine-cli/machine/drivers/generic"
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/libmachine"
+	"github.com/machine-cli/machine/libmachine/dockercontext"
 	"github.com/machine-cli/machine/libmachine/store"
 )
 
@@ -130,6 +131,11 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 	if c.Bool("debug") {
 		e.client.Debug = e.stderr
 	}
+	// Without a home directory, machines are not registered as docker
+	// contexts, and `use` says why.
+	if dir, err := dockercontext.ConfigDir(os.Getenv); err == nil {
+		e.client.Contexts = dockercontext.New(dir)
+	}
 	return e.client, nil
 }
 
@@ -183,6 +189,7 @@ func newApp(env *cliEnv) *cli.App {
 			stopCommand(env),
 			swarmCommand(env),
 			urlCommand(env),
+			useCommand(env),
 			versionCommand(env),
 		},
 		OnUsageError: usageError,
