@@ -107,6 +107,10 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the machine binary: %w", err)
 	}
+	tls, err := tlsPaths(c)
+	if err != nil {
+		return nil, err
+	}
 	level := hclog.Error
 	if c.Bool("debug") {
 		level = hclog.Debug
@@ -120,6 +124,7 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 			Notices:  e.stderr,
 		},
 		Log: e.stderr,
+		TLS: tls,
 	}
 	if c.Bool("debug") {
 		e.client.Debug = e.stderr
@@ -162,6 +167,7 @@ func newApp(env *cliEnv) *cli.App {
 			ipCommand(env),
 			killCommand(env),
 			lsCommand(env),
+			regenerateCertsCommand(env),
 			restartCommand(env),
 			rmCommand(env),
 			sshCommand(env),
@@ -182,6 +188,7 @@ func newApp(env *cliEnv) *cli.App {
 			env.notFound = fmt.Errorf("%q is not a machine command; see `machine --help`", name)
 		},
 	}
+	app.Flags = append(app.Flags, tlsFlags()...)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = usageError
 	}
