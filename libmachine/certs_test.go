@@ -2,6 +2,7 @@ package libmachine
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"os"
@@ -235,5 +236,48 @@ func TestCheckRegenerate(t *testing.T) {
 				t.Errorf("others %q, want %q", others, tc.wantOthers)
 			}
 		})
+	}
+}
+
+// TestCertErrorOfHandshake: a TLS handshake that fails on the machine's
+// certificate (ls talks to dockerd) reads as CheckCert's line; other
+// failures are left as they are.
+func TestCertErrorOfHandshake(t *testing.T) {
+	s := newCertStore(t)
+	n1 := s.machine("n1", endpointAt("172.30.0.5"), nil, "172.30.0.5")
+	mc := s.c.CertPaths("n1")
+	pair, err := tls.LoadX509KeyPair(mc.ServerCert, mc.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	tc, err := s.c.clientTLS("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.ServerName = "172.30.0.9" // the address the server is reached at
+	_, err = tls.Dial("tcp", ln.Addr().String(), tc)
+	want := `machine n1's certificate is valid for 172.30.0.5, not 172.30.0.9: run "machine regenerate-certs n1"`
+	var ce *CertError
+	if got := s.c.certError(n1, err); !errors.As(got, &ce) || got.Error() != want {
+		t.Errorf("certError(%v) = %v, want %q", err, got, want)
+	}
+	other := errors.New("dial tcp 172.30.0.5:2376: connection refused")
+	if got := s.c.certError(n1, other); got != other {
+		t.Errorf("certError(%v) = %v, want it unchanged", other, got)
 	}
 }

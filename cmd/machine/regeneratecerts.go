@@ -10,13 +10,13 @@ import (
 func regenerateCertsCommand(env *cliEnv) *cli.Command {
 	return &cli.Command{
 		Name:  "regenerate-certs",
-		Usage: "Regenerate TLS Certificates for a machine",
+		Usage: "Regenerate TLS certificates for machines",
 		Description: "Gives each machine a new server certificate for its current address, its name and its --tls-san names,\n" +
 			"and restarts dockerd on it. It mends a machine whose address changed.",
 		ArgsUsage: "NAME...",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "Force rebuild and do not prompt"},
-			&cli.BoolFlag{Name: "client-certs", Usage: "Also regenerate client certificates and CA."},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask for confirmation"},
+			&cli.BoolFlag{Name: "client-certs", Usage: "also renew the store's CA and client certificate (the other machines then need regenerate-certs too)"},
 		},
 		Action: func(c *cli.Context) error {
 			api, err := env.machine(c)

@@ -14,10 +14,10 @@ import (
 // files in place of the store's certs dir files.
 func tlsFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "tls-ca-cert", Usage: "CA to verify remotes against", EnvVars: []string{"MACHINE_TLS_CA_CERT"}},
-		&cli.StringFlag{Name: "tls-ca-key", Usage: "Private key to generate certificates", EnvVars: []string{"MACHINE_TLS_CA_KEY"}},
-		&cli.StringFlag{Name: "tls-client-cert", Usage: "Client cert to use for TLS", EnvVars: []string{"MACHINE_TLS_CLIENT_CERT"}},
-		&cli.StringFlag{Name: "tls-client-key", Usage: "Private key used in client TLS auth", EnvVars: []string{"MACHINE_TLS_CLIENT_KEY"}},
+		&cli.StringFlag{Name: "tls-ca-cert", Usage: "CA certificate that signs and verifies machine certificates, in place of the store's (create records it)", EnvVars: []string{"MACHINE_TLS_CA_CERT"}},
+		&cli.StringFlag{Name: "tls-ca-key", Usage: "private key of --tls-ca-cert", EnvVars: []string{"MACHINE_TLS_CA_KEY"}},
+		&cli.StringFlag{Name: "tls-client-cert", Usage: "client certificate, signed by --tls-ca-cert, that machine and docker present to dockerd", EnvVars: []string{"MACHINE_TLS_CLIENT_CERT"}},
+		&cli.StringFlag{Name: "tls-client-key", Usage: "private key of --tls-client-cert", EnvVars: []string{"MACHINE_TLS_CLIENT_KEY"}},
 	}
 }
 
