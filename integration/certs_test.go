@@ -165,6 +165,32 @@ func TestRegenerateCerts(t *testing.T) {
 			t.Errorf("ls ERRORS of n1 = %q, want %q", got, want)
 		}
 
+		// A host that does not serve the new certificate (its dockerd is
+		// pinned to a copy of the old one) is put back as it was, and so
+		// are the machine's files.
+		const dropIn = "/etc/systemd/system/docker.service.d/10-machine.conf"
+		const pin = "s#/etc/docker/server.pem#/etc/docker/pinned.pem#; s#/etc/docker/server-key.pem#/etc/docker/pinned-key.pem#"
+		const unpin = "s#/etc/docker/pinned.pem#/etc/docker/server.pem#; s#/etc/docker/pinned-key.pem#/etc/docker/server-key.pem#"
+		h1.exec(t, "cp -p /etc/docker/server.pem /etc/docker/pinned.pem && cp -p /etc/docker/server-key.pem /etc/docker/pinned-key.pem && "+
+			"sed -i '"+pin+"' "+dropIn+" && systemctl daemon-reload && systemctl restart docker")
+		hostServer := h1.exec(t, "cat /etc/docker/server.pem")
+		serial := serverCert(t, n1Dir).SerialNumber
+		r := m.fails(t, "docker does not answer over TLS on port 2376", "regenerate-certs", "-f", "n1")
+		if !strings.Contains(r.Stderr, "Putting back the certificates n1 had") {
+			t.Errorf("no rollback reported:\n%s", r.Stderr)
+		}
+		if serverCert(t, n1Dir).SerialNumber.Cmp(serial) != 0 {
+			t.Error("a failed regenerate-certs changed the machine's server certificate")
+		}
+		if got := h1.exec(t, "cat /etc/docker/server.pem"); got != hostServer {
+			t.Error("a failed regenerate-certs left a new server certificate on the host")
+		}
+		if got := h1.exec(t, "ls /var/lib/machine/backup/ 2>/dev/null | wc -l; systemctl is-active docker"); got != "0\nactive\n" {
+			t.Errorf("after the rollback: backups and docker state %q, want none and active", got)
+		}
+		m.fails(t, want, "env", "n1")
+		h1.exec(t, "sed -i '"+unpin+"' "+dropIn+" && rm /etc/docker/pinned.pem /etc/docker/pinned-key.pem && systemctl daemon-reload && systemctl restart docker")
+
 		m.ok(t, "regenerate-certs", "-f", "n1")
 		vars := m.envDockerVersion(t, "n1")
 		if vars["DOCKER_HOST"] != "tcp://"+newIP+":2376" {
