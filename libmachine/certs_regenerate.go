@@ -22,10 +22,10 @@ import (
 // RenewStoreCerts for --client-certs, then RegenerateCerts per machine.
 
 // CheckRegenerate checks that the certificates of the machines names can be
-// regenerated, before anything changes: each exists, its create ran to the
-// end, and the CA and client pair its config records are usable; with
-// clientCerts (the store's CA and client pair are renewed first) each uses
-// the store's CA. With clientCerts it returns the store's other machines
+// regenerated, before anything changes: each exists and its create ran to
+// the end; without clientCerts, the CA and client pair its config records
+// are usable; with clientCerts (the store's CA and client pair are renewed
+// first, mending a broken one), each uses the store's CA. With clientCerts it returns the store's other machines
 // whose certificates the store's CA signed: they need new certificates too.
 func (c *Client) CheckRegenerate(names []string, clientCerts bool) (others []string, err error) {
 	for _, name := range names {
@@ -47,8 +47,12 @@ func (c *Client) CheckRegenerate(names []string, clientCerts bool) (others []str
 			return nil, fmt.Errorf("machine %s uses the CA %s, not the store's: --client-certs renews only the store's CA; renew that CA yourself, then run `machine regenerate-certs %s` without --client-certs",
 				name, h.HostOptions.AuthOptions.CaCertPath, name)
 		}
-		if _, err := c.machineAuth(h); err != nil {
-			return nil, err
+		// With clientCerts the store's pair is replaced first, so a broken
+		// one (a lost CA key) is no reason to refuse.
+		if !clientCerts {
+			if _, err := c.machineAuth(h); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if !clientCerts {

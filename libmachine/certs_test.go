@@ -209,6 +209,7 @@ func TestCheckRegenerate(t *testing.T) {
 		name        string
 		names       []string
 		clientCerts bool
+		breakStore  bool // the store's CA key is gone
 		wantOthers  []string
 		want        string // error
 	}{
@@ -220,8 +221,24 @@ func TestCheckRegenerate(t *testing.T) {
 		{name: "client certs on a machine of another CA", names: []string{"byo"}, clientCerts: true,
 			want: "machine byo uses the CA " + own.CACert + ", not the store's"},
 		{name: "CA key gone", names: []string{"lost"}, want: `lost's CA key "` + own.CAKey + `" cannot be read`},
+		{name: "store's CA key gone", names: []string{"n1"}, breakStore: true, want: `n1's CA key "` + s.cp.CAKey + `" cannot be read`},
+		{name: "client certs mend a store whose CA key is gone", names: []string{"n1"}, clientCerts: true, breakStore: true, wantOthers: []string{"half", "n2", "n3"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.breakStore {
+				key, err := os.ReadFile(s.cp.CAKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Remove(s.cp.CAKey); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := os.WriteFile(s.cp.CAKey, key, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}()
+			}
 			others, err := s.c.CheckRegenerate(tc.names, tc.clientCerts)
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
