@@ -31,19 +31,36 @@ const (
 )
 
 // NewServerCert writes a server cert/key pair, signed by the CA at
-// caCert/caKey, for hosts: each entry is an IP address (an IP SAN) or a DNS
-// name (a DNS SAN); "localhost" and 127.0.0.1 are always added. The CN is the
-// first host. The cert is for server and client auth. The key is written
-// first (0600), then the cert (0644), each atomically.
+// caCert/caKey, for hosts (see ServerCertPEM). The key is written first
+// (0600), then the cert (0644), each atomically.
 func NewServerCert(caCert, caKey, certOut, keyOut, org string, hosts []string) error {
-	ca, key, err := loadCA(caCert, caKey)
+	certPEM, keyPEM, err := ServerCertPEM(caCert, caKey, org, hosts)
 	if err != nil {
 		return fmt.Errorf("new server cert %q: %w", certOut, err)
 	}
+	if err := fsutil.WriteFileAtomic(keyOut, keyPEM, 0o600); err != nil {
+		return fmt.Errorf("new server cert %q: %w", certOut, err)
+	}
+	if err := fsutil.WriteFileAtomic(certOut, certPEM, 0o644); err != nil {
+		return fmt.Errorf("new server cert %q: %w", certOut, err)
+	}
+	return nil
+}
+
+// ServerCertPEM makes a server cert/key pair, signed by the CA at
+// caCert/caKey, for hosts, and returns both as PEM without writing them:
+// each host is an IP address (an IP SAN) or a DNS name (a DNS SAN);
+// "localhost" and 127.0.0.1 are always added. The CN is the first host. The
+// cert is for server and client auth.
+func ServerCertPEM(caCert, caKey, org string, hosts []string) (certPEM, keyPEM []byte, err error) {
+	ca, key, err := loadCA(caCert, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := time.Now()
 	if now.After(ca.NotAfter) {
-		return fmt.Errorf("new server cert %q: ca %q expired on %s: make a new ca and regenerate every machine's certs",
-			certOut, caCert, ca.NotAfter.Format(time.RFC3339))
+		return nil, nil, fmt.Errorf("ca %q expired on %s: make a new ca and regenerate every machine's certs",
+			caCert, ca.NotAfter.Format(time.RFC3339))
 	}
 	ips, names := splitHosts(hosts)
 	cn := "localhost"
@@ -54,15 +71,23 @@ func NewServerCert(caCert, caKey, certOut, keyOut, org string, hosts []string) e
 	}
 	tmpl, err := leafTemplate(org, cn, now, ca)
 	if err != nil {
-		return fmt.Errorf("new server cert %q: %w", certOut, err)
+		return nil, nil, err
 	}
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	tmpl.IPAddresses = ips
 	tmpl.DNSNames = names
-	if err := issue(tmpl, ca, key, certOut, keyOut); err != nil {
-		return fmt.Errorf("new server cert %q: %w", certOut, err)
+	leafKey, err := newKey()
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, leafKey.Public(), key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign: %w", err)
+	}
+	if keyPEM, err = encodeKey(leafKey); err != nil {
+		return nil, nil, err
+	}
+	return encodeCert(der), keyPEM, nil
 }
 
 // createCA writes a new self-signed CA and returns it.

@@ -32,6 +32,11 @@ type Client struct {
 	// are registered as docker contexts (see SyncContext); nil registers
 	// none.
 	Contexts *dockercontext.Store
+	// TLS are the CA and client pair the --tls-* flags name (absolute
+	// paths), which create uses, and records in the machine's config, in
+	// place of the store's certs dir files; an empty field is the store's
+	// file.
+	TLS certs.Paths
 }
 
 // Machine is a stored machine with its driver.
@@ -72,9 +77,41 @@ func (c *Client) Save(m *Machine) error {
 	return c.Store.Save(m.Host)
 }
 
-// EnsureCerts makes the store's CA and client certificate when missing.
+// EnsureCerts returns the CA and client pair a new machine uses: the
+// store's, made when missing, with the files c.TLS names in their place.
+// Those are checked first (see certs.CheckPaths); errors name the flag and
+// the file.
 func (c *Client) EnsureCerts() (certs.Paths, error) {
-	return certs.EnsureStoreCerts(c.Store.CertsDir(), certOrg())
+	own := c.TLS
+	if own == (certs.Paths{}) {
+		return certs.EnsureStoreCerts(c.Store.CertsDir(), certOrg())
+	}
+	p := own
+	labels := certs.Paths{
+		CACert:     fmt.Sprintf("--tls-ca-cert %q", own.CACert),
+		CAKey:      fmt.Sprintf("--tls-ca-key %q", own.CAKey),
+		ClientCert: fmt.Sprintf("--tls-client-cert %q", own.ClientCert),
+		ClientKey:  fmt.Sprintf("--tls-client-key %q", own.ClientKey),
+	}
+	if own.CACert == "" || own.CAKey == "" || own.ClientCert == "" || own.ClientKey == "" {
+		sp, err := certs.EnsureStoreCerts(c.Store.CertsDir(), certOrg())
+		if err != nil {
+			return certs.Paths{}, err
+		}
+		fill := func(path, label *string, store, what string) {
+			if *path == "" {
+				*path, *label = store, fmt.Sprintf("the store's %s %q", what, store)
+			}
+		}
+		fill(&p.CACert, &labels.CACert, sp.CACert, "CA certificate")
+		fill(&p.CAKey, &labels.CAKey, sp.CAKey, "CA key")
+		fill(&p.ClientCert, &labels.ClientCert, sp.ClientCert, "client certificate")
+		fill(&p.ClientKey, &labels.ClientKey, sp.ClientKey, "client key")
+	}
+	if err := certs.CheckPaths(p, labels); err != nil {
+		return certs.Paths{}, err
+	}
+	return p, nil
 }
 
 // certOrg is the organization in new certificates, the user's name as

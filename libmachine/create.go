@@ -181,11 +181,7 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 		stepName = "certificates"
 	}
 	ip := ep.IP
-	hosts := []string{ip, name}
-	if ep.PrivateIP != "" && ep.PrivateIP != ip {
-		hosts = append(hosts, ep.PrivateIP)
-	}
-	hosts = append(hosts, opts.TLSSANs...)
+	hosts := serverHosts(name, ep, opts.TLSSANs)
 	m.HostOptions.AuthOptions.ServerCertSANs = append([]string{}, opts.TLSSANs...)
 	mc := c.CertPaths(name)
 	if err = copyClientCerts(cp, mc); err != nil {

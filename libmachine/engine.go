@@ -14,10 +14,14 @@ import (
 
 // Engine returns a Docker API client (github.com/docker/docker/client) for
 // the machine's dockerd, over mutual TLS with the machine's client
-// certificate. The caller closes it.
+// certificate. The caller closes it. A machine whose server certificate
+// does not fit it gets a *CertError instead (see CheckCert).
 func (c *Client) Engine(ctx context.Context, m *Machine) (*client.Client, error) {
 	ep, err := c.endpoint(ctx, m)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.CheckCert(m.Host, ep); err != nil {
 		return nil, err
 	}
 	return c.engineAt(m.Name, ep.URL)
@@ -26,7 +30,7 @@ func (c *Client) Engine(ctx context.Context, m *Machine) (*client.Client, error)
 // EngineByName is Engine for machine name, starting its driver only when
 // the stored endpoint is not static.
 func (c *Client) EngineByName(ctx context.Context, name string) (*client.Client, error) {
-	_, ep, err := c.Endpoint(ctx, name)
+	_, ep, err := c.DockerEndpoint(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,6 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		}
 	}
 	s.DockerVersion = "Unknown"
-	s.Error = err.Error()
+	s.Error = c.certError(m.Host, err).Error()
 	return s
 }

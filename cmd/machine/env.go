@@ -86,7 +86,7 @@ func endpointOrManager(c *cli.Context, api *libmachine.Client, name string) (str
 		}
 		name = m.Name
 	}
-	_, ep, err := api.Endpoint(c.Context, name)
+	_, ep, err := api.DockerEndpoint(c.Context, name)
 	return name, ep, err
 }
 

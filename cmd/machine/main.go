@@ -114,6 +114,10 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the machine binary: %w", err)
 	}
+	tls, err := tlsPaths(c)
+	if err != nil {
+		return nil, err
+	}
 	level := hclog.Error
 	if c.Bool("debug") {
 		level = hclog.Debug
@@ -127,6 +131,7 @@ func (e *cliEnv) machine(c *cli.Context) (*libmachine.Client, error) {
 			Notices:  e.stderr,
 		},
 		Log: e.stderr,
+		TLS: tls,
 	}
 	if c.Bool("debug") {
 		e.client.Debug = e.stderr
@@ -181,6 +186,7 @@ func newApp(env *cliEnv) *cli.App {
 			ipCommand(env),
 			killCommand(env),
 			lsCommand(env),
+			regenerateCertsCommand(env),
 			restartCommand(env),
 			rmCommand(env),
 			sshCommand(env),
@@ -203,6 +209,7 @@ func newApp(env *cliEnv) *cli.App {
 			env.notFound = fmt.Errorf("%q is not a machine command; see `machine --help`", name)
 		},
 	}
+	app.Flags = append(app.Flags, tlsFlags()...)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = usageError
 	}

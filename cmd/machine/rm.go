@@ -51,13 +51,20 @@ func rmCommand(env *cliEnv) *cli.Command {
 	}
 }
 
-// confirm asks before removing, as docker-machine does: the question goes
-// to stderr and the answer is read from stdin, a terminal or not, so that
-// `echo y | machine rm NAME` confirms. y or yes (any case) confirms; n, no
-// or an empty line declines; anything else asks again. The end of stdin
-// without an answer declines, with an error saying so.
+// confirm asks before removing, as docker-machine does (see askYesNo).
 func confirm(ctx context.Context, env *cliEnv, list []string) (bool, error) {
 	fmt.Fprintf(env.stderr, "About to remove %s\nWARNING: This action will delete both local reference and remote instance.\n", strings.Join(list, ", "))
+	return askYesNo(ctx, env, "nothing removed", "pass -y to remove without asking")
+}
+
+// askYesNo asks "Are you sure? (y/n)" on stderr and reads the answer from
+// stdin, a terminal or not, so that `echo y | machine rm NAME` confirms. y
+// or yes (any case) confirms; n, no or an empty line declines; anything else
+// asks again. The end of stdin without an answer declines, with an error
+// saying so. Its errors end with undone ("nothing removed") and, where the
+// question could have been skipped, skip ("pass -y to remove without
+// asking").
+func askYesNo(ctx context.Context, env *cliEnv, undone, skip string) (bool, error) {
 	in := bufio.NewReader(env.stdin)
 	for {
 		fmt.Fprint(env.stderr, "Are you sure? (y/n): ")
@@ -68,7 +75,7 @@ func confirm(ctx context.Context, env *cliEnv, list []string) (bool, error) {
 			// Ctrl-C or SIGTERM while waiting: the read cannot be stopped,
 			// but the command can.
 			fmt.Fprintln(env.stderr)
-			return false, fmt.Errorf("interrupted: nothing removed: %w", ctx.Err())
+			return false, fmt.Errorf("interrupted: %s: %w", undone, ctx.Err())
 		case a := <-readLine(in):
 			line, err = a.line, a.err
 		}
@@ -87,12 +94,12 @@ func confirm(ctx context.Context, env *cliEnv, list []string) (bool, error) {
 			return false, nil
 		case "":
 			if err != nil && line == "" {
-				return false, fmt.Errorf("no answer on stdin: nothing removed (pass -y to remove without asking)")
+				return false, fmt.Errorf("no answer on stdin: %s (%s)", undone, skip)
 			}
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("answer %q is neither y nor n: nothing removed", strings.TrimSpace(line))
+			return false, fmt.Errorf("answer %q is neither y nor n: %s", strings.TrimSpace(line), undone)
 		}
 		fmt.Fprintln(env.stderr, "Please answer y or n.")
 	}

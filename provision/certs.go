@@ -1,0 +1,95 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/machine-cli/machine/libmachine/host"
+)
+
+// certsProbe learns what InstallCerts needs of a provisioned host in one
+// round trip: the login user, Docker's units and whether machine's drop-in
+// (docker-machine's has the same path) points dockerd at the certificates.
+var certsProbe = section("uid") + "\nid -u\n" +
+	section("dropin") + "\n[ -f " + DropInPath + " ] && echo present || true\n" +
+	dockerProbe
+
+// InstallCerts replaces the CA and server certificate of dockerd on a host
+// that Provision provisioned (opts.CACert, ServerCert and ServerKey; the
+// other certificates, the drop-in and the engine's settings stay), restarts
+// dockerd on them and waits until it answers over TLS (opts.WaitTLS, with
+// the client certificate that goes with the new CA). It uses MachineName,
+// EnginePort (or Engine.TlsPort), the certificates, WaitTLS and Log of opts.
+//
+// As Provision does, it first records what it will replace on the host
+// (BackedUpPaths and the units' states): the caller ends it with Restore,
+// which puts the earlier certificates back and restarts dockerd on them, or
+// DiscardBackup. Errors are *StepError.
+func InstallCerts(ctx context.Context, c Runner, opts Options) error {
+	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
+	if p.engine == nil {
+		p.engine = &host.EngineOptions{}
+	}
+	p.opts.EnginePort = enginePort(opts)
+	if p.log == nil {
+		p.log = io.Discard
+	}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"check options", p.checkCerts},
+		{"detect docker", p.detectDocker},
+		{"back up", p.backup},
+		{"write certificates", p.writeCerts},
+		{"start docker", p.startDocker},
+	}
+	backedUp := false
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
+		}
+		backedUp = backedUp || s.name == "back up"
+	}
+	return nil
+}
+
+// checkCerts checks the options InstallCerts uses.
+func (p *run) checkCerts(context.Context) error {
+	if p.r == nil {
+		return errors.New("no connection to the host")
+	}
+	if err := host.ValidateName(p.opts.MachineName); err != nil {
+		return err
+	}
+	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {
+		return errors.New("the CA certificate, server certificate and server key are required")
+	}
+	if p.opts.WaitTLS == nil {
+		return errors.New("WaitTLS is required")
+	}
+	return nil
+}
+
+// detectDocker learns the login user and Docker's units, and checks that
+// dockerd runs with machine's drop-in, which names the certificates'
+// paths.
+func (p *run) detectDocker(ctx context.Context) error {
+	out, err := p.output(ctx, certsProbe, false)
+	if err != nil {
+		return err
+	}
+	sec := sections(out)
+	p.root = strings.TrimSpace(sec["uid"]) == "0"
+	p.docker = parseDockerFacts(sec)
+	switch {
+	case p.docker.dockerd == "" || !p.docker.units["docker.service"]:
+		return fmt.Errorf("the host has no dockerd under systemd (docker.service): provision it again with `machine provision %s`", p.opts.MachineName)
+	case strings.TrimSpace(sec["dropin"]) != "present":
+		return fmt.Errorf("dockerd on the host does not run with machine's TLS settings (%s is missing): provision it again with `machine provision %s`", DropInPath, p.opts.MachineName)
+	}
+	return nil
+}
