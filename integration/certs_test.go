@@ -241,6 +241,13 @@ func TestRegenerateCerts(t *testing.T) {
 
 		m.ok(t, "regenerate-certs", "-f", "n2")
 		m.envDockerVersion(t, "n2")
+		// The docker contexts create registered follow the new CA and
+		// client certificate.
+		for _, name := range []string{"n1", "n2"} {
+			if out, err := dockerCLI(t, m.dockerConfig(), "--context", name, "version", "--format", "{{.Server.Version}}"); err != nil {
+				t.Errorf("docker --context %s version after regenerate-certs: %v: %s", name, err, out)
+			}
+		}
 		for name, e := range m.lsErrors(t) {
 			if e != "" {
 				t.Errorf("ls ERRORS of %s = %q", name, e)

@@ -186,6 +186,7 @@ func (c *Client) RegenerateCerts(ctx context.Context, name string) (err error) {
 	if err := c.Save(m); err != nil {
 		return err
 	}
+	c.refreshContext(name, m.DriverName, ep.URL)
 	if derr := provision.DiscardBackup(ctx, r, name); derr != nil {
 		c.logf("warning: %v", derr)
 	}

@@ -132,6 +132,23 @@ func (c *Client) registerContext(name, driverName, dockerURL string) {
 	}
 }
 
+// refreshContext rewrites machine name's docker context after its address
+// or certificates changed, when machine made that context for this store;
+// it registers none that is missing (`machine use` does). The machine is
+// changed whatever happens here, so failures are warnings.
+func (c *Client) refreshContext(name, driverName, dockerURL string) {
+	if c.Contexts == nil {
+		return
+	}
+	cur, err := c.Contexts.Get(name)
+	if err != nil || !cur.OwnedBy(c.Store.Root) {
+		return
+	}
+	if err := c.writeContext(name, driverName, dockerURL); err != nil {
+		c.logf("warning: %v", err)
+	}
+}
+
 // unregisterContext is rm's last step: machine name's docker context goes,
 // if machine made it for this store; when it was the current context,
 // docker's default becomes current again. The machine is gone whatever
