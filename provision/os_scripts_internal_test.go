@@ -120,7 +120,7 @@ func TestPackageScripts(t *testing.T) {
 		{
 			name: "rhel upgrade refuses too", os: "almalinux-9.6", upgrade: true,
 			cmds:   map[string]standIn{"dnf": {}},
-			status: 1, last: `AlmaLinux 9.6 (Sage Margay) has no Docker in its own repositories (podman-docker is Podman, not Docker), so the install URL "distro" cannot install it: use Docker's install script, the default install URL (https://get.docker.com), which adds Docker's repository`,
+			status: 1, last: `AlmaLinux 9.6 (Sage Margay) has no Docker in its own repositories (podman-docker is Podman, not Docker), so the install URL "distro" cannot install it: install docker-ce from Docker's repository first (dnf install -y dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/rhel/docker-ce.repo && dnf install -y docker-ce docker-ce-cli containerd.io), then create the machine again; Docker's install script does not support almalinux`,
 		},
 		{
 			name: "opensuse installs docker, waiting for zypper's lock", os: "opensuse-leap-15.6",

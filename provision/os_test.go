@@ -115,7 +115,8 @@ func TestDistroDocker(t *testing.T) {
 		{file: "rocky-9.5", wantErr: `Rocky Linux 9.5 (Blue Onyx) has no Docker in its own repositories (podman-docker is Podman, not Docker), so the install URL "distro" cannot install it: use Docker's install script, the default install URL (https://get.docker.com), which adds Docker's repository`},
 		{file: "rhel-9.6", wantErr: `Red Hat Enterprise Linux 9.6 (Plow) has no Docker in its own repositories`},
 		{file: "centos-stream-9", wantErr: `CentOS Stream 9 has no Docker in its own repositories`},
-		{file: "almalinux-9.6", wantErr: `AlmaLinux 9.6 (Sage Margay) has no Docker in its own repositories`},
+		{file: "almalinux-9.6", wantErr: `AlmaLinux 9.6 (Sage Margay) has no Docker in its own repositories (podman-docker is Podman, not Docker), so the install URL "distro" cannot install it: install docker-ce from Docker's repository first (dnf install -y dnf-plugins-core && dnf config-manager --add-repo https://download.docker.com/linux/rhel/docker-ce.repo && dnf install -y docker-ce docker-ce-cli containerd.io), then create the machine again; Docker's install script does not support almalinux`},
+		{file: "oraclelinux-9.5", wantErr: `Oracle Linux Server 9.5 has no Docker in its own repositories (podman-docker is Podman, not Docker), so the install URL "distro" cannot install it: install docker-ce from Docker's repository first`},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			p, err := provision.SelectOS(readRelease(t, tc.file))
