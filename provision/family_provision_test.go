@@ -111,3 +111,54 @@ func TestProvisionUnsupportedFirewall(t *testing.T) {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 }
+
+// TestOpenSwarmPorts: swarm ports are opened in the firewall of the host's
+// family, which OpenSwarmPorts reads from its os-release first.
+func TestOpenSwarmPorts(t *testing.T) {
+	for _, tc := range []struct {
+		os       string
+		answer   provisiontest.Response // to the firewall script
+		want     string
+		notIn    string // a firewall the script must not look for
+		wantErr  string
+		noScript bool // the firewall script must not run
+	}{
+		{os: "debian-13", answer: provisiontest.Response{Stdout: "ufw\n"}, want: "ufw"},
+		{os: "fedora-42", answer: provisiontest.Response{Stdout: "firewalld\n"}, want: "firewalld", notIn: "ufw"},
+		{os: "rocky-9.5", answer: provisiontest.Response{}, want: "", notIn: "ufw"},
+		{os: "sles-15-sp6", answer: provisiontest.Response{Stdout: "SuSEfirewall2\n", Status: 3},
+			wantErr: "open swarm ports: the host's firewall is SuSEfirewall2, which machine cannot open ports in (it opens 2377/tcp, 7946/tcp, 7946/udp, 4789/udp in ufw or firewalld): switch the host to firewalld or stop SuSEfirewall2"},
+		{os: "arch", noScript: true, wantErr: "open swarm ports: unsupported OS Arch Linux (ID=arch); supported: debian"},
+	} {
+		t.Run(tc.os, func(t *testing.T) {
+			rel, err := os.ReadFile(filepath.Join("testdata", "os-release", tc.os))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &provisiontest.Runner{}
+			r.On("os-release", provisiontest.Response{Stdout: string(rel)})
+			r.On("2377/tcp", tc.answer)
+			fw, err := provision.OpenSwarmPorts(t.Context(), r)
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+			} else if err != nil || fw != tc.want {
+				t.Fatalf("OpenSwarmPorts = %q, %v; want %q", fw, err, tc.want)
+			}
+			calls := r.Calls()
+			if tc.noScript {
+				if len(calls) != 1 {
+					t.Errorf("%d calls, want only the os-release read", len(calls))
+				}
+				return
+			}
+			if len(calls) != 2 || !strings.Contains(calls[1].Cmd, "for p in 2377/tcp 7946/tcp 7946/udp 4789/udp") {
+				t.Fatalf("calls: %q", calls)
+			}
+			if tc.notIn != "" && strings.Contains(calls[1].Cmd, tc.notIn) {
+				t.Errorf("the %s firewall script looks for %s:\n%s", tc.os, tc.notIn, calls[1].Cmd)
+			}
+		})
+	}
+}

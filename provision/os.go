@@ -100,7 +100,7 @@ const osReleaseScript = "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-rele
 // DetectOS reads the os-release of the host c is connected to and selects
 // its family.
 func DetectOS(ctx context.Context, c Runner) (OSProvisioner, OSRelease, error) {
-	out, err := c.Output(ctx, osReleaseScript)
+	out, err := c.Output(ctx, "sh -c "+sshclient.ShellQuote(osReleaseScript))
 	if err != nil {
 		return nil, OSRelease{}, fmt.Errorf("read /etc/os-release: %w", err)
 	}
