@@ -26,9 +26,9 @@ type OSProvisioner interface {
 	// PackageManager is the command that installs the family's packages
 	// ("apt-get", "dnf", "zypper").
 	PackageManager() string
-	// DockerPackages are the OS's own packages that a "distro" install
-	// installs and `machine upgrade` upgrades; none when DistroDocker
-	// returns an error.
+	// DockerPackages are the OS's own Docker packages that a "distro"
+	// install installs and `machine upgrade` upgrades (those of them the
+	// host's repositories hold); none when DistroDocker returns an error.
 	DockerPackages() []string
 	// DistroDocker returns nil when the OS's own repositories hold Docker,
 	// else an error that says what to install it with instead.
