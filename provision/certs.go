@@ -14,6 +14,7 @@ import (
 // round trip: the login user, Docker's units and whether machine's drop-in
 // (docker-machine's has the same path) points dockerd at the certificates.
 var certsProbe = section("uid") + "\nid -u\n" +
+	section("os-release") + "\n" + osReleaseScript + "\n" +
 	section("dropin") + "\n[ -f " + DropInPath + " ] && echo present || true\n" +
 	dockerProbe
 
@@ -85,6 +86,12 @@ func (p *run) detectDocker(ctx context.Context) error {
 	sec := sections(out)
 	p.root = strings.TrimSpace(sec["uid"]) == "0"
 	p.docker = parseDockerFacts(sec)
+	// The OS tells which firewall startDocker keeps dockerd's port open in;
+	// on an OS machine does not know (a docker-machine host, say) the
+	// firewall is left as provisioning left it.
+	if rel, err := ParseOSRelease([]byte(sec["os-release"])); err == nil {
+		p.os, _ = SelectOS(rel)
+	}
 	switch {
 	case p.docker.dockerd == "" || !p.docker.units["docker.service"]:
 		return fmt.Errorf("the host has no dockerd under systemd (docker.service): provision it again with `machine provision %s`", p.opts.MachineName)

@@ -35,7 +35,7 @@ func TestInstallCerts(t *testing.T) {
 	}{
 		{
 			name: "replaces the certificates and restarts dockerd", host: provisioned, dropIn: true,
-			wantSteps: []string{"probe docker", "back up", "write " + provision.RemoteCACertPath,
+			wantSteps: []string{"probe host", "back up", "write " + provision.RemoteCACertPath,
 				"write " + provision.RemoteServerCertPath, "write " + provision.RemoteServerKeyPath, "restart docker"},
 		},
 		{
@@ -46,12 +46,12 @@ func TestInstallCerts(t *testing.T) {
 		},
 		{
 			name: "host without machine's drop-in", host: provisioned,
-			wantSteps: []string{"probe docker"},
+			wantSteps: []string{"probe host"},
 			wantStep:  "detect docker", wantMsg: "machine provision n1",
 		},
 		{
 			name: "host without dockerd", host: fakeHost{uid: "0", units: ""}, dropIn: true,
-			wantSteps: []string{"probe docker"},
+			wantSteps: []string{"probe host"},
 			wantStep:  "detect docker", wantMsg: "no dockerd under systemd",
 		},
 	} {

@@ -10,27 +10,92 @@ import (
 // management, node gossip, and the overlay network's VXLAN traffic.
 var SwarmPorts = []string{"2377/tcp", "7946/tcp", "7946/udp", "4789/udp"}
 
-// firewallScript opens ports on an active ufw or firewalld and prints which
-// firewall it changed ("ufw", "firewalld" or nothing).
-func firewallScript(ports []string) string {
-	list := strings.Join(ports, " ")
-	return `if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then
-  for p in ` + list + `; do ufw allow "$p" >/dev/null; done
-  echo ufw
-elif command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state >/dev/null 2>&1; then
-  for p in ` + list + `; do firewall-cmd --quiet --permanent --add-port="$p"; done
-  firewall-cmd --quiet --reload
-  echo firewalld
-fi`
+// firewall is a host firewall as provisioning sees it.
+type firewall struct {
+	// active is a shell condition that holds when the firewall is on.
+	active string
+	// open returns shell commands that open ports (a shell word list) in
+	// it; nil for a firewall machine does not support.
+	open func(ports string) string
 }
 
-// OpenSwarmPorts opens SwarmPorts on the host when a firewall (ufw or
-// firewalld) is active there, and returns the firewall's name, or "" when
-// none is active.
+// firewalls are the firewalls an OSProvisioner's Firewalls may name.
+var firewalls = map[string]firewall{
+	"ufw": {
+		active: `command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'`,
+		open:   func(ports string) string { return `for p in ` + ports + `; do ufw allow "$p" >/dev/null; done` },
+	},
+	"firewalld": {
+		active: `command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state >/dev/null 2>&1`,
+		open: func(ports string) string {
+			return `for p in ` + ports + `; do firewall-cmd --quiet --permanent --add-port="$p"; done
+  firewall-cmd --quiet --reload`
+		},
+	},
+	// SUSE's firewall before firewalld (SLES 12, openSUSE Leap 42).
+	"SuSEfirewall2": {active: `systemctl is-active --quiet SuSEfirewall2 2>/dev/null`},
+}
+
+// firewallScript opens ports in the first of the named firewalls that is
+// active and prints its name on the first line of its output; it prints
+// nothing when none is active. An active firewall machine does not support
+// is printed too, and the script fails.
+func firewallScript(names []string, ports []string) string {
+	list := strings.Join(ports, " ")
+	var b strings.Builder
+	for _, name := range names {
+		fw, ok := firewalls[name]
+		if !ok {
+			continue // TestFamilyFirewallsKnown keeps this from happening
+		}
+		if b.Len() == 0 {
+			b.WriteString("if ")
+		} else {
+			b.WriteString("elif ")
+		}
+		b.WriteString(fw.active + "; then\n")
+		if fw.open == nil {
+			b.WriteString("  echo " + name + "\n  exit 3\n")
+			continue
+		}
+		b.WriteString("  " + fw.open(list) + "\n  echo " + name + "\n")
+	}
+	if b.Len() > 0 {
+		b.WriteString("fi")
+	}
+	return b.String()
+}
+
+// firewallResult reads the firewall a firewallScript's output names: "" for
+// none, or an error for an active firewall that machine does not support.
+func firewallResult(out string, ports []string) (string, error) {
+	name, _, _ := strings.Cut(out, "\n")
+	fw, ok := firewalls[name]
+	switch {
+	case !ok:
+		return "", nil
+	case fw.open == nil:
+		return name, fmt.Errorf("the host's firewall is %s, which machine cannot open ports in (it opens %s in ufw or firewalld): switch the host to firewalld or stop %s",
+			name, strings.Join(ports, ", "), name)
+	}
+	return name, nil
+}
+
+// OpenSwarmPorts opens SwarmPorts on the host when a firewall of its OS
+// family (ufw or firewalld) is active there, and returns the firewall's
+// name, or "" when none is active.
 func OpenSwarmPorts(ctx context.Context, c Runner) (string, error) {
-	out, err := runAsRoot(ctx, c, firewallScript(SwarmPorts))
+	os, _, err := DetectOS(ctx, c)
+	if err != nil {
+		return "", fmt.Errorf("open swarm ports: %w", err)
+	}
+	out, err := runAsRoot(ctx, c, firewallScript(os.Firewalls(), SwarmPorts))
+	fw, ferr := firewallResult(string(out), SwarmPorts)
+	if ferr != nil {
+		return "", fmt.Errorf("open swarm ports: %w", ferr)
+	}
 	if err != nil {
 		return "", fmt.Errorf("open swarm ports %s: %w", strings.Join(SwarmPorts, ", "), err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	return fw, nil
 }

@@ -1,60 +1,70 @@
 package provision
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestFirewallScript runs the firewall script under the local sh with
-// stand-in ufw and firewall-cmd commands that record their arguments.
+// TestFirewallScript runs each family's firewall script under stand-ins of
+// ufw, firewall-cmd and systemctl that answer as the real ones did
+// (testdata/recorded).
 func TestFirewallScript(t *testing.T) {
+	ufwActive := standIn{"status": replay(t, "ufw-status-active"), "allow*": replay(t, "ufw-allow")}
+	ufwInactive := standIn{"status": replay(t, "ufw-status-inactive")}
+	firewalldRunning := standIn{"--state": replay(t, "firewall-cmd-state-running"),
+		"*--add-port*": replay(t, "firewall-cmd-add-port"), "*--reload": replay(t, "firewall-cmd-reload")}
+	firewalldStopped := standIn{"--state": replay(t, "firewall-cmd-state-not-running")}
+	noSuSEfirewall2 := standIn{"is-active --quiet SuSEfirewall2": replayStatus(t, "systemctl-is-active-SuSEfirewall2")}
+	suSEfirewall2 := standIn{"is-active --quiet SuSEfirewall2": replayStatus(t, "systemctl-is-active-ssh")}
+	ufwCalls := []string{"ufw status", "ufw allow 2377/tcp", "ufw allow 7946/tcp", "ufw allow 7946/udp", "ufw allow 4789/udp"}
+	firewalldCalls := []string{"firewall-cmd --state", "firewall-cmd --quiet --permanent --add-port=2377/tcp", "firewall-cmd --quiet --permanent --add-port=7946/tcp",
+		"firewall-cmd --quiet --permanent --add-port=7946/udp", "firewall-cmd --quiet --permanent --add-port=4789/udp", "firewall-cmd --quiet --reload"}
+
 	tests := []struct {
-		name     string
-		ufw      string // body of the ufw stand-in, "" for none
-		firewall string // body of the firewall-cmd stand-in, "" for none
-		want     string
-		calls    []string
+		name    string
+		os      string
+		cmds    map[string]standIn
+		want    string // the firewall named
+		wantErr string
+		calls   []string
 	}{
-		{"no firewall", "", "", "", nil},
-		{"ufw inactive", `[ "$1" = status ] && echo "Status: inactive"; echo "ufw $*" >> "$LOG"`, "", "", []string{"ufw status"}},
-		{"ufw active", `[ "$1" = status ] && echo "Status: active"; echo "ufw $*" >> "$LOG"`, "", "ufw",
-			[]string{"ufw status", "ufw allow 2377/tcp", "ufw allow 7946/tcp", "ufw allow 7946/udp", "ufw allow 4789/udp"}},
-		{"firewalld running", "", `echo "firewall-cmd $*" >> "$LOG"`, "firewalld",
-			[]string{"firewall-cmd --state", "firewall-cmd --quiet --permanent --add-port=2377/tcp", "firewall-cmd --quiet --permanent --add-port=7946/tcp",
-				"firewall-cmd --quiet --permanent --add-port=7946/udp", "firewall-cmd --quiet --permanent --add-port=4789/udp", "firewall-cmd --quiet --reload"}},
-		{"firewalld not running", "", `echo "firewall-cmd $*" >> "$LOG"; [ "$1" != --state ]`, "", []string{"firewall-cmd --state"}},
+		{name: "debian without a firewall", os: "debian-12"},
+		{name: "debian ufw inactive", os: "debian-13", cmds: map[string]standIn{"ufw": ufwInactive}, calls: []string{"ufw status"}},
+		{name: "debian ufw active", os: "debian-13", cmds: map[string]standIn{"ufw": ufwActive}, want: "ufw", calls: ufwCalls},
+		{name: "ubuntu ufw active, firewalld running too", os: "ubuntu-24.04", cmds: map[string]standIn{"ufw": ufwActive, "firewall-cmd": firewalldRunning},
+			want: "ufw", calls: ufwCalls},
+		{name: "debian firewalld running", os: "debian-12", cmds: map[string]standIn{"ufw": ufwInactive, "firewall-cmd": firewalldRunning},
+			want: "firewalld", calls: append([]string{"ufw status"}, firewalldCalls...)},
+		{name: "rhel firewalld running", os: "rhel-9.6", cmds: map[string]standIn{"firewall-cmd": firewalldRunning}, want: "firewalld", calls: firewalldCalls},
+		{name: "rocky firewalld stopped", os: "rocky-9.5", cmds: map[string]standIn{"firewall-cmd": firewalldStopped}, calls: []string{"firewall-cmd --state"}},
+		{name: "rhel does not look at ufw", os: "centos-stream-9", cmds: map[string]standIn{"ufw": ufwActive, "firewall-cmd": firewalldStopped},
+			calls: []string{"firewall-cmd --state"}},
+		{name: "fedora firewalld running", os: "fedora-42", cmds: map[string]standIn{"firewall-cmd": firewalldRunning}, want: "firewalld", calls: firewalldCalls},
+		{name: "opensuse firewalld running", os: "opensuse-leap-15.6", cmds: map[string]standIn{"firewall-cmd": firewalldRunning, "systemctl": suSEfirewall2},
+			want: "firewalld", calls: firewalldCalls},
+		{name: "sles without a firewall", os: "sles-15-sp6", cmds: map[string]standIn{"firewall-cmd": firewalldStopped, "systemctl": noSuSEfirewall2},
+			calls: []string{"firewall-cmd --state", "systemctl is-active --quiet SuSEfirewall2"}},
+		{name: "sles with SuSEfirewall2", os: "sles-15-sp6", cmds: map[string]standIn{"systemctl": suSEfirewall2},
+			want: "SuSEfirewall2", calls: []string{"systemctl is-active --quiet SuSEfirewall2"},
+			wantErr: "the host's firewall is SuSEfirewall2, which machine cannot open ports in (it opens 2377/tcp, 7946/tcp, 7946/udp, 4789/udp in ufw or firewalld): switch the host to firewalld or stop SuSEfirewall2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			log := filepath.Join(dir, "log")
-			for name, body := range map[string]string{"ufw": tc.ufw, "firewall-cmd": tc.firewall} {
-				if body == "" {
-					continue
-				}
-				if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
-					t.Fatal(err)
-				}
+			f := familyOf(t, tc.os)
+			r := runScript(t, firewallScript(f.Firewalls(), SwarmPorts), tc.cmds)
+			if (r.status != 0) != (tc.wantErr != "") {
+				t.Errorf("exit status %d; stderr:\n%s", r.status, r.stderr)
 			}
-			cmd := exec.Command("/bin/sh", "-c", firewallScript(SwarmPorts))
-			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "LOG=" + log}
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("script: %v", err)
+			fw, err := firewallResult(r.stdout, SwarmPorts)
+			if fw != tc.want {
+				t.Errorf("firewall %q, want %q (stdout %q)", fw, tc.want, r.stdout)
 			}
-			if got := strings.TrimSpace(string(out)); got != tc.want {
-				t.Errorf("printed %q, want %q", got, tc.want)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Errorf("error %v, want %q", err, tc.wantErr)
 			}
-			b, _ := os.ReadFile(log)
-			var calls []string
-			if s := strings.TrimSpace(string(b)); s != "" {
-				calls = strings.Split(s, "\n")
-			}
-			if strings.Join(calls, "|") != strings.Join(tc.calls, "|") {
-				t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(tc.calls, "\n"))
+			if !slices.Equal(r.calls, tc.calls) {
+				t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(r.calls, "\n"), strings.Join(tc.calls, "\n"))
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package provision_test
 
 import (
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -133,6 +135,18 @@ func TestParseOSRelease(t *testing.T) {
 func FuzzParseOSRelease(f *testing.F) {
 	for _, s := range []string{bookworm, jammy, "", "A='b'\"c\"\\d\n", "X=\"a\\\nb\"", "#\n\n=x\nY", "Z='"} {
 		f.Add(s)
+	}
+	// The distributions' own files (testdata/os-release).
+	files, err := filepath.Glob(filepath.Join("testdata", "os-release", "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		rel, err := provision.ParseOSRelease([]byte(in))

@@ -192,7 +192,7 @@ systemctl list-unit-files --no-legend --no-pager docker.service docker.socket co
 // hostProbe learns everything provision needs in one round trip.
 var hostProbe = section("uid") + "\nid -u\n" +
 	section("hostname") + "\nhostname 2>/dev/null || cat /etc/hostname 2>/dev/null || true\n" +
-	section("os-release") + "\ncat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true\n" +
+	section("os-release") + "\n" + osReleaseScript + "\n" +
 	section("hosts") + "\ncat /etc/hosts 2>/dev/null || true\n" +
 	dockerProbe
 
@@ -274,6 +274,11 @@ func (p *run) detect(ctx context.Context) error {
 		return err
 	}
 	p.logf("Detected %s", rel.PrettyName)
+	// "distro" is refused where the OS has no Docker of its own, even when
+	// Docker is installed: `machine upgrade` would have nothing to upgrade.
+	if p.engine.InstallURL == "distro" {
+		return p.os.DistroDocker()
+	}
 	return nil
 }
 
@@ -311,7 +316,8 @@ func (p *run) installDocker(ctx context.Context) error {
 	case "none":
 		return errors.New(`dockerd is not installed and the install URL is "none"`)
 	case "distro":
-		script, from = p.os.PackageInstallScript(), "the "+p.os.Family()+" packages"
+		script = p.os.PackageInstallScript()
+		from = "the OS's packages (" + p.os.PackageManager() + ")"
 	default:
 		if u == "" {
 			u = DefaultInstallURL
@@ -326,6 +332,10 @@ sh "$f"`
 	}
 	p.logf("Installing Docker from %s...", from)
 	if err := p.exec(ctx, script, nil); err != nil {
+		var exit *sshclient.ExitError
+		if errors.As(err, &exit) {
+			return &installError{from: from, exit: exit}
+		}
 		return err
 	}
 	out, err := p.output(ctx, dockerProbe, false)
@@ -338,6 +348,34 @@ sh "$f"`
 	}
 	return nil
 }
+
+// installError is a failed install of Docker from an installer that ran
+// and failed: the last line of its stderr (where the package manager, or
+// the family's script, says why) leads, up to ten lines before it follow as
+// details.
+type installError struct {
+	from string
+	exit *sshclient.ExitError
+}
+
+func (e *installError) Error() string {
+	lines := strings.Split(strings.TrimSpace(e.exit.Stderr), "\n")
+	msg := fmt.Sprintf("installing Docker from %s failed (exit status %d)", e.from, e.exit.Status)
+	if last := strings.TrimSpace(lines[len(lines)-1]); last != "" {
+		msg += ": " + last
+	}
+	details := lines[:len(lines)-1]
+	if len(details) > 10 {
+		details = details[len(details)-10:]
+	}
+	if len(details) > 0 {
+		msg += "\n  " + strings.Join(details, "\n  ")
+	}
+	return msg
+}
+
+// Unwrap returns the installer's *sshclient.ExitError.
+func (e *installError) Unwrap() error { return e.exit }
 
 func (p *run) writeCerts(ctx context.Context) error {
 	p.logf("Copying certificates...")
@@ -380,8 +418,16 @@ func (p *run) startDocker(ctx context.Context) error {
 	port := fmt.Sprintf("%d/tcp", p.opts.EnginePort)
 	rctx, cancel := context.WithTimeout(ctx, restartTimeout)
 	defer cancel()
-	out, err := p.output(rctx, firewallScript([]string{port})+"\n"+restartScript(p.docker.units["docker.socket"]), true)
-	if fw, _, _ := strings.Cut(out, "\n"); fw == "ufw" || fw == "firewalld" {
+	var fws []string
+	if p.os != nil {
+		fws = p.os.Firewalls()
+	}
+	out, err := p.output(rctx, firewallScript(fws, []string{port})+"\n"+restartScript(p.docker.units["docker.socket"]), true)
+	fw, ferr := firewallResult(out, []string{port})
+	if ferr != nil {
+		return ferr
+	}
+	if fw != "" {
 		p.logf("Opened port %s in %s.", port, fw)
 	}
 	if err != nil {

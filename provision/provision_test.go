@@ -171,7 +171,7 @@ func TestProvisionFreshHost(t *testing.T) {
 	if !strings.Contains(calls[9].Cmd, "systemctl stop docker.service && systemctl restart docker.socket && systemctl start docker.service") {
 		t.Errorf("start command = %q", calls[8].Cmd)
 	}
-	for _, line := range []string{"Detected Debian GNU/Linux 12 (bookworm)", "Setting the hostname to n1...", "Installing Docker from the debian packages...", "Copying certificates...", "Starting Docker...", "Waiting for Docker"} {
+	for _, line := range []string{"Detected Debian GNU/Linux 12 (bookworm)", "Setting the hostname to n1...", "Installing Docker from the OS's packages (apt-get)...", "Copying certificates...", "Starting Docker...", "Waiting for Docker"} {
 		if !strings.Contains(log.String(), line) {
 			t.Errorf("log lacks %q:\n%s", line, log)
 		}
@@ -257,9 +257,9 @@ func TestProvisionStepFailures(t *testing.T) {
 	}{
 		{
 			name:     "unsupported OS",
-			host:     fakeHost{uid: "0", osRelease: "NAME=Fedora\nID=fedora\nPRETTY_NAME=\"Fedora Linux 40 (Server Edition)\"\n"},
+			host:     fakeHost{uid: "0", osRelease: "NAME=\"Arch Linux\"\nPRETTY_NAME=\"Arch Linux\"\nID=arch\n"},
 			step:     "detect os",
-			contains: []string{"provision n1: detect os: unsupported OS Fedora Linux 40 (Server Edition) (ID=fedora); supported: debian, ubuntu"},
+			contains: []string{"provision n1: detect os: unsupported OS Arch Linux (ID=arch); supported: debian, ubuntu, rhel, centos, rocky, almalinux, ol, fedora, opensuse-leap, opensuse-tumbleweed, sles, and OSes whose ID_LIKE names debian, rhel, fedora, suse"},
 		},
 		{
 			name: "probe fails",
@@ -277,9 +277,10 @@ func TestProvisionStepFailures(t *testing.T) {
 			setup: func(r *provisiontest.Runner) {
 				r.On("apt-get install", provisiontest.Response{Status: 100, Stderr: "Reading package lists...\nE: Unable to locate package docker.io\n"})
 			},
-			step:     "install docker",
-			contains: []string{"provision n1: install docker: ", "status 100", "E: Unable to locate package docker.io"},
-			exit:     true,
+			step: "install docker",
+			contains: []string{"provision n1: install docker: installing Docker from the OS's packages (apt-get) failed (exit status 100): E: Unable to locate package docker.io\n" +
+				"  Reading package lists..."},
+			exit: true,
 		},
 		{
 			name: "hosts not writable",

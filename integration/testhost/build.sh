@@ -2,10 +2,17 @@
 # build.sh builds the test-host images from Debian's packages, without any
 # registry: a systemd + sshd base (debootstrap) and one with docker.io
 # preinstalled. Images are cached by tag; a tag that exists is not rebuilt.
-# Usage: build.sh [BASE_TAG DOCKER_TAG]
+# Usage: build.sh [BASE_TAG DOCKER_TAG [SUITE]]
+# SUITE is the Debian release (bookworm when not given). Without arguments it
+# builds every test host the tests use: Debian 12 (bookworm) and 13 (trixie).
 set -euo pipefail
-base=${1:-machine-testhost:base-v2}
-withdocker=${2:-machine-testhost:docker-v2}
+if [ $# -eq 0 ]; then
+  bash "$0" machine-testhost:base-v2 machine-testhost:docker-v2 bookworm
+  exec bash "$0" machine-testhost:trixie-base-v1 machine-testhost:trixie-docker-v1 trixie
+fi
+base=$1
+withdocker=$2
+suite=${3:-bookworm}
 here=$(cd "$(dirname "$0")" && pwd)
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -18,12 +25,12 @@ mirror() {
 }
 
 if ! have "$base"; then
-  echo "testhost: building $base (debootstrap, about a minute)" >&2
+  echo "testhost: building $base ($suite, debootstrap, about a minute)" >&2
   dir=$(mktemp -d /tmp/machine-testhost.XXXXXX)
   trap 'rm -rf "$dir"' EXIT
   debootstrap --variant=minbase \
     --include=systemd,systemd-sysv,openssh-server,sudo,ca-certificates,curl,iproute2,procps,iptables,kmod,dbus,rsync \
-    bookworm "$dir" "$(mirror)" >&2
+    "$suite" "$dir" "$(mirror)" >&2
   # Every host makes its own SSH host keys at first boot.
   rm -f "$dir"/etc/ssh/ssh_host_*
   install -m 0644 "$here/ssh-hostkeys.service" "$dir/etc/systemd/system/ssh-hostkeys.service"
@@ -38,6 +45,7 @@ fi
 
 if ! have "$withdocker"; then
   echo "testhost: building $withdocker (docker.io preinstalled)" >&2
-  printf 'FROM %s\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io && apt-get clean && rm -rf /var/lib/apt/lists/*\n' "$base" |
+  # Debian 13 packages the docker CLI apart from docker.io, as docker-cli.
+  printf 'FROM %s\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io $(apt-cache show docker-cli >/dev/null 2>&1 && echo docker-cli) && apt-get clean && rm -rf /var/lib/apt/lists/*\n' "$base" |
     docker build -q -t "$withdocker" - >&2
 fi
