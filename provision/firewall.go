@@ -11,16 +11,23 @@ import (
 var SwarmPorts = []string{"2377/tcp", "7946/tcp", "7946/udp", "4789/udp"}
 
 // firewallScript opens ports on an active ufw or firewalld and prints which
-// firewall it changed ("ufw", "firewalld" or nothing).
+// firewall it changed ("ufw", "firewalld" or nothing). Ports already open
+// are left alone, and firewalld is reloaded only when a port was added (a
+// reload drops the rules dockerd added at run time).
 func firewallScript(ports []string) string {
 	list := strings.Join(ports, " ")
 	return `if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then
-  for p in ` + list + `; do ufw allow "$p" >/dev/null; done
-  echo ufw
+  added=
+  for p in ` + list + `; do
+    case $(ufw allow "$p") in *Skipping*) ;; *) added=1 ;; esac
+  done
+  if [ -n "$added" ]; then echo ufw; fi
 elif command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state >/dev/null 2>&1; then
-  for p in ` + list + `; do firewall-cmd --quiet --permanent --add-port="$p"; done
-  firewall-cmd --quiet --reload
-  echo firewalld
+  added=
+  for p in ` + list + `; do
+    if ! firewall-cmd --quiet --permanent --query-port="$p"; then firewall-cmd --quiet --permanent --add-port="$p"; added=1; fi
+  done
+  if [ -n "$added" ]; then firewall-cmd --quiet --reload; echo firewalld; fi
 fi`
 }
 

@@ -135,6 +135,11 @@ type run struct {
 	hosts    string
 	os       OSProvisioner
 	docker   dockerFacts
+	// current is what the back up step found of machine's files and
+	// dockerd's state; changed is set once a step changed what dockerd
+	// runs on, so that the start step restarts it.
+	current currentState
+	changed bool
 }
 
 // dockerFacts is what the host has of Docker.
@@ -340,17 +345,28 @@ sh "$f"`
 }
 
 func (p *run) writeCerts(ctx context.Context) error {
-	p.logf("Copying certificates...")
-	for _, f := range []struct {
+	type file struct {
 		path string
 		data []byte
 		mode os.FileMode
-	}{
+	}
+	var stale []file
+	for _, f := range []file{
 		{RemoteCACertPath, p.opts.CACert, 0o644},
 		{RemoteServerCertPath, p.opts.ServerCert, 0o644},
 		{RemoteServerKeyPath, p.opts.ServerKey, 0o600},
 	} {
-		if err := p.r.WriteFile(ctx, f.path, f.data, f.mode); err != nil {
+		if !p.holds(f.path, f.data, f.mode) {
+			stale = append(stale, f)
+		}
+	}
+	if len(stale) == 0 {
+		p.logf("The certificates on the host are up to date.")
+		return nil
+	}
+	p.logf("Copying certificates...")
+	for _, f := range stale {
+		if err := p.write(ctx, f.path, f.data, f.mode); err != nil {
 			return err
 		}
 	}
@@ -361,26 +377,43 @@ func (p *run) configureDocker(ctx context.Context) error {
 	if !p.docker.units["docker.service"] {
 		return fmt.Errorf("there is no docker.service systemd unit for %s (machine needs systemd and a packaged Docker)", p.docker.dockerd)
 	}
+	dropIn, err := renderDropIn(p.opts, p.daemon())
+	if err != nil {
+		return err
+	}
+	if p.holds(DropInPath, []byte(dropIn), 0o644) {
+		return nil
+	}
+	p.logf("Configuring Docker...")
+	return p.write(ctx, DropInPath, []byte(dropIn), 0o644)
+}
+
+// daemon is the layout of the host's dockerd, from the docker facts.
+func (p *run) daemon() daemon {
 	d := daemon{Path: p.docker.dockerd, SocketActivated: p.docker.units["docker.socket"]}
 	if p.docker.units["containerd.service"] {
 		d.Containerd = containerdSocket
 	}
-	dropIn, err := renderDropIn(p.opts, d)
-	if err != nil {
-		return err
-	}
-	p.logf("Configuring Docker...")
-	return p.r.WriteFile(ctx, DropInPath, []byte(dropIn), 0o644)
+	return d
 }
 
 func (p *run) startDocker(ctx context.Context) error {
-	p.logf("Starting Docker...")
+	// dockerd keeps running when nothing it runs on changed: a second
+	// provisioning of a host changes nothing there.
+	restart := p.changed || !p.current.active
+	script := restartScript(p.docker.units["docker.socket"])
+	if restart {
+		p.logf("Starting Docker...")
+	} else {
+		p.logf("Docker's configuration is unchanged; dockerd keeps running.")
+		script = "systemctl is-enabled --quiet docker 2>/dev/null || systemctl enable --quiet docker 2>/dev/null || true"
+	}
 	// An active firewall (ufw, firewalld) gets dockerd's TLS port opened
 	// first, in the same round trip; without it the port would not answer.
 	port := fmt.Sprintf("%d/tcp", p.opts.EnginePort)
 	rctx, cancel := context.WithTimeout(ctx, restartTimeout)
 	defer cancel()
-	out, err := p.output(rctx, firewallScript([]string{port})+"\n"+restartScript(p.docker.units["docker.socket"]), true)
+	out, err := p.output(rctx, firewallScript([]string{port})+"\n"+script, true)
 	if fw, _, _ := strings.Cut(out, "\n"); fw == "ufw" || fw == "firewalld" {
 		p.logf("Opened port %s in %s.", port, fw)
 	}
@@ -391,6 +424,12 @@ func (p *run) startDocker(ctx context.Context) error {
 		}
 		return p.diagnose(ctx, err)
 	}
+	return p.waitTLS(ctx)
+}
+
+// waitTLS waits until dockerd answers over TLS (Options.WaitTLS), for at
+// most answerTimeout; a failure carries docker's journal.
+func (p *run) waitTLS(ctx context.Context) error {
 	p.logf("Waiting for Docker to answer on port %d...", p.opts.EnginePort)
 	wctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()
