@@ -64,9 +64,12 @@ type Options struct {
 	Log io.Writer
 }
 
-// StepError is the error of a failed provisioning step; its message reads
-// "provision NAME: STEP: cause".
+// StepError is the error of a failed provisioning or upgrade step; its
+// message reads "provision NAME: STEP: cause" ("upgrade NAME: ..." for
+// Upgrade).
 type StepError struct {
+	// Op is "upgrade" for Upgrade's errors, "" for Provision's.
+	Op      string
 	Machine string
 	Step    string // "check options", "detect os", "install docker", "back up", "set hostname", "write certificates", "configure docker" or "start docker"
 	Err     error
@@ -75,9 +78,13 @@ type StepError struct {
 	BackedUp bool
 }
 
-// Error reads "provision NAME: STEP: cause".
+// Error reads "provision NAME: STEP: cause" (or "upgrade NAME: ...").
 func (e *StepError) Error() string {
-	return "provision " + e.Machine + ": " + e.Step + ": " + e.Err.Error()
+	op := e.Op
+	if op == "" {
+		op = "provision"
+	}
+	return op + " " + e.Machine + ": " + e.Step + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.
@@ -321,13 +328,7 @@ func (p *run) installDocker(ctx context.Context) error {
 		if u == "" {
 			u = DefaultInstallURL
 		}
-		// Downloaded first, so that a failed download fails the step
-		// (`curl | sh` would run an empty script and succeed).
-		script = `f=$(mktemp)
-trap 'rm -f "$f"' EXIT
-curl -fsSL ` + sshclient.ShellQuote(u) + ` -o "$f"
-sh "$f"`
-		from = u
+		script, from = installScript(u), u
 	}
 	p.logf("Installing Docker from %s...", from)
 	if err := p.exec(ctx, script, nil); err != nil {
@@ -342,6 +343,16 @@ sh "$f"`
 		return fmt.Errorf("dockerd not found after installing Docker from %s", from)
 	}
 	return nil
+}
+
+// installScript downloads the install script at url and runs it. It is
+// downloaded first, so that a failed download fails the step (`curl | sh`
+// would run an empty script and succeed).
+func installScript(url string) string {
+	return `f=$(mktemp)
+trap 'rm -f "$f"' EXIT
+curl -fsSL ` + sshclient.ShellQuote(url) + ` -o "$f"
+sh "$f"`
 }
 
 func (p *run) writeCerts(ctx context.Context) error {
