@@ -73,12 +73,13 @@ func (c *Client) connect(ctx context.Context, m *Machine) (*sshclient.Client, pr
 	if m.HostOptions == nil {
 		return nil, provision.Options{}, fmt.Errorf("machine %q has no host options in its config", m.Name)
 	}
-	popts, err := c.provisionOptions(m, c.CertPaths(m.Name), ep.URL, port)
+	ssh, err := c.dialSSH(ctx, m.Name, ep, "")
 	if err != nil {
 		return nil, provision.Options{}, err
 	}
-	ssh, err := c.dialSSH(ctx, m.Name, ep, "")
+	popts, err := c.provisionOptions(m, c.CertPaths(m.Name), ep.URL, port)
 	if err != nil {
+		ssh.Close()
 		return nil, provision.Options{}, err
 	}
 	return ssh, popts, nil
