@@ -392,10 +392,10 @@ func (p *run) configureDocker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.logf("Configuring Docker...")
 	if p.holds(DropInPath, []byte(dropIn), 0o644) {
 		return nil
 	}
-	p.logf("Configuring Docker...")
 	return p.write(ctx, DropInPath, []byte(dropIn), 0o644)
 }
 
