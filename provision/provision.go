@@ -71,8 +71,12 @@ type StepError struct {
 	// Op is "upgrade" for Upgrade's errors, "" for Provision's.
 	Op      string
 	Machine string
-	Step    string // "check options", "detect os", "install docker", "back up", "set hostname", "write certificates", "configure docker" or "start docker"
-	Err     error
+	// Step is Provision's "check options", "detect os", "install docker",
+	// "back up", "set hostname", "write certificates", "configure docker"
+	// or "start docker", or Upgrade's "check options", "detect os", "read
+	// version", "upgrade docker" or "start docker".
+	Step string
+	Err  error
 	// BackedUp: the step failed after the host's configuration was
 	// recorded, so Restore puts it back.
 	BackedUp bool
@@ -417,7 +421,10 @@ func (p *run) startDocker(ctx context.Context) error {
 		p.logf("Starting Docker...")
 	} else {
 		p.logf("Docker's configuration is unchanged; dockerd keeps running.")
-		script = "systemctl is-enabled --quiet docker 2>/dev/null || systemctl enable --quiet docker 2>/dev/null || true"
+		script = ":"
+		if !p.current.enabled {
+			script = "systemctl enable --quiet docker 2>/dev/null || true"
+		}
 	}
 	// An active firewall (ufw, firewalld) gets dockerd's TLS port opened
 	// first, in the same round trip; without it the port would not answer.

@@ -436,15 +436,17 @@ func TestProvisionUnchanged(t *testing.T) {
 		active  string
 		want    []string
 		wantLog string
+		enable  bool // docker.service is disabled: the start enables it
 	}{
-		{"identical", nil, "active", []string{"probe host", "back up", keep}, "dockerd keeps running"},
+		{"identical", nil, "active", []string{"probe host", "back up", keep}, "dockerd keeps running", false},
 		{"key mode differs", func(_, m map[string]string) { m[provision.RemoteServerKeyPath] = "644" }, "active",
-			[]string{"probe host", "back up", "write " + provision.RemoteServerKeyPath, "restart docker"}, "Copying certificates..."},
+			[]string{"probe host", "back up", "write " + provision.RemoteServerKeyPath, "restart docker"}, "Copying certificates...", false},
 		{"drop-in differs", func(f, _ map[string]string) { f[provision.DropInPath] = "# edited\n" }, "active",
-			[]string{"probe host", "back up", "write " + provision.DropInPath, "restart docker"}, "Configuring Docker..."},
+			[]string{"probe host", "back up", "write " + provision.DropInPath, "restart docker"}, "Configuring Docker...", false},
 		{"drop-in missing", func(f, _ map[string]string) { delete(f, provision.DropInPath) }, "active",
-			[]string{"probe host", "back up", "write " + provision.DropInPath, "restart docker"}, "Configuring Docker..."},
-		{"dockerd stopped", nil, "inactive", []string{"probe host", "back up", "restart docker"}, "Starting Docker..."},
+			[]string{"probe host", "back up", "write " + provision.DropInPath, "restart docker"}, "Configuring Docker...", false},
+		{"dockerd stopped", nil, "inactive", []string{"probe host", "back up", "restart docker"}, "Starting Docker...", false},
+		{"identical, unit disabled", nil, "active", []string{"probe host", "back up", keep}, "dockerd keeps running", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRunner(h)
@@ -452,7 +454,11 @@ func TestProvisionUnchanged(t *testing.T) {
 			if tc.change != nil {
 				tc.change(files, modes)
 			}
-			r.On(provision.BackupRoot, provisiontest.Response{Stdout: stateAnswer(files, modes, tc.active, "enabled")})
+			enabled := "enabled"
+			if tc.enable {
+				enabled = "disabled"
+			}
+			r.On(provision.BackupRoot, provisiontest.Response{Stdout: stateAnswer(files, modes, tc.active, enabled)})
 			opts, log := options(func(context.Context) error { return nil })
 			if err := provision.Provision(t.Context(), r, opts); err != nil {
 				t.Fatal(err)
@@ -460,8 +466,11 @@ func TestProvisionUnchanged(t *testing.T) {
 			var got []string
 			for _, c := range r.Calls() {
 				s := step(c)
-				if strings.Contains(c.Cmd, "systemctl is-enabled --quiet docker") && !strings.Contains(c.Cmd, "systemctl restart") {
+				if strings.Contains(c.Cmd, "command -v ufw") && !strings.Contains(c.Cmd, "systemctl restart") {
 					s = keep
+					if got := strings.Contains(c.Cmd, "systemctl enable"); got != tc.enable {
+						t.Errorf("enables docker.service: %v, want %v", got, tc.enable)
+					}
 				}
 				got = append(got, s)
 			}
