@@ -12,7 +12,7 @@ import (
 // that installed it (see provision.Upgrade), and returns the versions
 // before and after. dockerd runs and answers over TLS afterwards, also
 // when it was stopped before. A machine created with install URL "none"
-// is not touched: its error wraps provision.ErrNotInstalled.
+// is not touched: its error wraps provision.ErrNotInstalledByMachine.
 func (c *Client) Upgrade(ctx context.Context, name string) (provision.Versions, error) {
 	unlock, err := c.Store.Lock(name)
 	if err != nil {
@@ -24,7 +24,7 @@ func (c *Client) Upgrade(ctx context.Context, name string) (provision.Versions, 
 		return provision.Versions{}, fmt.Errorf("upgrade %s: %w", name, err)
 	}
 	if e := m.HostOptions; e != nil && e.EngineOptions != nil && e.EngineOptions.InstallURL == "none" {
-		return provision.Versions{}, fmt.Errorf("upgrade %s: %w", name, provision.ErrNotInstalled)
+		return provision.Versions{}, fmt.Errorf("upgrade %s: %w", name, provision.ErrNotInstalledByMachine)
 	}
 	ssh, popts, err := c.connect(ctx, m)
 	if err != nil {
@@ -32,7 +32,7 @@ func (c *Client) Upgrade(ctx context.Context, name string) (provision.Versions, 
 	}
 	defer ssh.Close()
 	v, err := provision.Upgrade(ctx, c.runner(name, ssh), popts)
-	if errors.Is(err, provision.ErrNotInstalled) {
+	if errors.Is(err, provision.ErrNotInstalledByMachine) {
 		return v, fmt.Errorf("upgrade %s: %w", name, err)
 	}
 	return v, err

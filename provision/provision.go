@@ -176,16 +176,25 @@ func (p *run) check(context.Context) error {
 	if p.opts.WaitTLS == nil {
 		return errors.New("WaitTLS is required")
 	}
-	switch u := p.engine.InstallURL; u {
-	case "", "none", "distro":
-	default:
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return fmt.Errorf("install URL %q: want an http(s) URL, \"distro\" or \"none\"", u)
-		}
+	if err := checkInstallURL(p.engine.InstallURL); err != nil {
+		return err
 	}
 	// Bad engine options fail here, before anything changes on the host.
 	_, err := renderDropIn(p.opts, daemon{Path: "/usr/bin/dockerd"})
 	return err
+}
+
+// checkInstallURL accepts the install URLs of EngineOptions.InstallURL:
+// "", "none", "distro" or an http(s) URL.
+func checkInstallURL(u string) error {
+	switch u {
+	case "", "none", "distro":
+		return nil
+	}
+	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return fmt.Errorf("install URL %q: want an http(s) URL, \"distro\" or \"none\"", u)
+	}
+	return nil
 }
 
 // pathSetup makes sbin directories searchable: a non-root user's PATH on

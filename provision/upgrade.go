@@ -12,9 +12,9 @@ import (
 	"github.com/machine-cli/machine/sshclient"
 )
 
-// ErrNotInstalled is Upgrade's error for a machine whose Docker machine did
+// ErrNotInstalledByMachine is Upgrade's error for a machine whose Docker machine did
 // not install (install URL "none").
-var ErrNotInstalled = errors.New(`machine did not install Docker there (install URL "none"); upgrade it with the host's own tools`)
+var ErrNotInstalledByMachine = errors.New(`machine did not install Docker there (install URL "none"); upgrade it with the host's own tools`)
 
 // Version is an installed Docker: the package that holds dockerd and its
 // version, or, where no package manager knows dockerd, Name "Docker" and
@@ -42,7 +42,7 @@ func (v Versions) Changed() bool { return v.Old != v.New }
 // upgrade moved dockerd (a different path or units), and waits until it
 // answers over TLS. It works on a host whose dockerd is stopped. Errors
 // are *StepError with Op "upgrade"; with install URL "none" it changes
-// nothing and returns ErrNotInstalled.
+// nothing and returns ErrNotInstalledByMachine.
 func Upgrade(ctx context.Context, c Runner, opts Options) (Versions, error) {
 	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
 	if p.engine == nil {
@@ -66,7 +66,7 @@ func Upgrade(ctx context.Context, c Runner, opts Options) (Versions, error) {
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
-			if errors.Is(err, ErrNotInstalled) {
+			if errors.Is(err, ErrNotInstalledByMachine) {
 				return Versions{}, err
 			}
 			return Versions{}, &StepError{Op: "upgrade", Machine: opts.MachineName, Step: s.name, Err: err}
@@ -98,9 +98,9 @@ func (u *upgrade) check(context.Context) error {
 		return errors.New("WaitTLS is required")
 	}
 	if u.engine.InstallURL == "none" {
-		return ErrNotInstalled
+		return ErrNotInstalledByMachine
 	}
-	return nil
+	return checkInstallURL(u.engine.InstallURL)
 }
 
 // versionProbe prints the installed Docker as "NAME VERSION": the package

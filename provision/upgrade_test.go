@@ -166,17 +166,31 @@ func TestUpgrade(t *testing.T) {
 	}
 }
 
-// TestUpgradeNotInstalled: a machine whose Docker machine did not install
-// (install URL "none") is not touched.
-func TestUpgradeNotInstalled(t *testing.T) {
-	r := &provisiontest.Runner{}
-	opts, _ := options(func(context.Context) error { return nil })
-	opts.Engine.InstallURL = "none"
-	_, err := provision.Upgrade(t.Context(), r, opts)
-	if !errors.Is(err, provision.ErrNotInstalled) {
-		t.Fatalf("err = %v, want ErrNotInstalled", err)
-	}
-	if calls := r.Calls(); len(calls) != 0 {
-		t.Errorf("calls made: %q", steps(r))
+// TestUpgradeRefuses: a machine whose Docker machine did not install
+// (install URL "none"), or whose install URL is not one machine takes, is
+// not touched.
+func TestUpgradeRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want string
+	}{
+		{"none", provision.ErrNotInstalledByMachine.Error()},
+		{"ftp://x/y", `upgrade n1: check options: install URL "ftp://x/y": want an http(s) URL`},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			r := &provisiontest.Runner{}
+			opts, _ := options(func(context.Context) error { return nil })
+			opts.Engine.InstallURL = tc.url
+			_, err := provision.Upgrade(t.Context(), r, opts)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if got := errors.Is(err, provision.ErrNotInstalledByMachine); got != (tc.url == "none") {
+				t.Errorf("errors.Is(ErrNotInstalledByMachine) = %v", got)
+			}
+			if calls := r.Calls(); len(calls) != 0 {
+				t.Errorf("calls made: %q", steps(r))
+			}
+		})
 	}
 }
