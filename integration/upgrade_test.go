@@ -68,9 +68,9 @@ apt-get install -y -q $o docker.io
 	done := make(chan int)
 	for i, c := range creates {
 		go func() {
+			defer func() { done <- i }() // also when m.run ends the goroutine
 			args := append([]string{"create", "-d", "generic", "--generic-ip-address", c.h.IP, "--generic-ssh-key", env.keyPath}, c.args...)
 			results[i] = m.run(t, append(args, c.name)...)
-			done <- i
 		}()
 	}
 	for range creates {
