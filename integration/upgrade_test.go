@@ -230,13 +230,19 @@ apt-get install -y -q $o docker.io
 	})
 }
 
-// TestProvisionUpgradeErrors: unknown machines, unreachable hosts and a
-// machine whose Docker machine did not install end on one line.
+// TestProvisionUpgradeErrors: unknown machines, unreachable hosts, a
+// machine whose Docker machine did not install and one whose create did
+// not finish end on one line.
 func TestProvisionUpgradeErrors(t *testing.T) {
 	m := newCLI(t)
 	port := closedPort(t)
 	writeMachine(t, m, "gone", port, "distro")
 	writeMachine(t, m, "own", port, "none")
+	// A machine whose create was killed while it provisioned.
+	writeMachine(t, m, "half", port, "distro")
+	if err := os.WriteFile(filepath.Join(m.store, "machines", "half", ".provisioning"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -247,6 +253,7 @@ func TestProvisionUpgradeErrors(t *testing.T) {
 		{"provision unreachable host", []string{"provision", "gone"}, "provision gone: "},
 		{"upgrade unreachable host", []string{"upgrade", "gone"}, "upgrade gone: "},
 		{"upgrade without an install method", []string{"upgrade", "own"}, `upgrade own: machine did not install Docker there (install URL "none")`},
+		{"provision a half-made machine", []string{"provision", "half"}, "provision half: its create did not finish; remove it with `machine rm half`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := m.fails(t, tc.want, tc.args...)
