@@ -208,12 +208,18 @@ func DiscardBackup(ctx context.Context, c Runner, name string) error {
 	return nil
 }
 
-// backup records what provisioning is about to change (the "back up" step).
+// backup records what provisioning is about to change (the "back up" step)
+// and, in the same round trip, learns what the host holds of machine's
+// files and dockerd's state (stateProbe).
 func (p *run) backup(ctx context.Context) error {
 	script, err := withName(backupScript, p.opts.MachineName)
 	if err != nil {
 		return err
 	}
-	_, err = p.output(ctx, script, true)
-	return err
+	out, err := p.output(ctx, script+"\n"+stateProbe, true)
+	if err != nil {
+		return err
+	}
+	p.current = parseCurrentState(sections(out))
+	return nil
 }

@@ -14,8 +14,9 @@ var SwarmPorts = []string{"2377/tcp", "7946/tcp", "7946/udp", "4789/udp"}
 type firewall struct {
 	// active is a shell condition that holds when the firewall is on.
 	active string
-	// open returns shell commands that open ports (a shell word list) in
-	// it; nil for a firewall machine does not support.
+	// open returns shell commands that open those of ports (a shell word
+	// list) that are not open yet in it, and print the firewall's name
+	// when they opened any; nil for a firewall machine does not support.
 	open func(ports string) string
 }
 
@@ -23,13 +24,25 @@ type firewall struct {
 var firewalls = map[string]firewall{
 	"ufw": {
 		active: `command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'`,
-		open:   func(ports string) string { return `for p in ` + ports + `; do ufw allow "$p" >/dev/null; done` },
+		// ufw answers "Skipping adding existing rule" for a rule it has.
+		open: func(ports string) string {
+			return `added=
+  for p in ` + ports + `; do
+    case $(ufw allow "$p") in *Skipping*) ;; *) added=1 ;; esac
+  done
+  if [ -n "$added" ]; then echo ufw; fi`
+		},
 	},
 	"firewalld": {
 		active: `command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state >/dev/null 2>&1`,
 		open: func(ports string) string {
-			return `for p in ` + ports + `; do firewall-cmd --quiet --permanent --add-port="$p"; done
-  firewall-cmd --quiet --reload`
+			// A reload drops the rules dockerd added at run time: only
+			// when a port was added.
+			return `added=
+  for p in ` + ports + `; do
+    if ! firewall-cmd --quiet --permanent --query-port="$p"; then firewall-cmd --quiet --permanent --add-port="$p"; added=1; fi
+  done
+  if [ -n "$added" ]; then firewall-cmd --quiet --reload; echo firewalld; fi`
 		},
 	},
 	// SUSE's firewall before firewalld (SLES 12, openSUSE Leap 42).
@@ -37,9 +50,10 @@ var firewalls = map[string]firewall{
 }
 
 // firewallScript opens ports in the first of the named firewalls that is
-// active and prints its name on the first line of its output; it prints
-// nothing when none is active. An active firewall machine does not support
-// is printed too, and the script fails.
+// active, leaving those already open alone, and prints its name on the
+// first line of its output when it opened any; it prints nothing when none
+// is active or every port was open. An active firewall machine does not
+// support is printed too, and the script fails.
 func firewallScript(names []string, ports []string) string {
 	list := strings.Join(ports, " ")
 	var b strings.Builder
@@ -58,7 +72,7 @@ func firewallScript(names []string, ports []string) string {
 			b.WriteString("  echo " + name + "\n  exit 3\n")
 			continue
 		}
-		b.WriteString("  " + fw.open(list) + "\n  echo " + name + "\n")
+		b.WriteString("  " + fw.open(list) + "\n")
 	}
 	if b.Len() > 0 {
 		b.WriteString("fi")
@@ -83,7 +97,7 @@ func firewallResult(out string, ports []string) (string, error) {
 
 // OpenSwarmPorts opens SwarmPorts on the host when a firewall of its OS
 // family (ufw or firewalld) is active there, and returns the firewall's
-// name, or "" when none is active.
+// name, or "" when none is active or the ports were open already.
 func OpenSwarmPorts(ctx context.Context, c Runner) (string, error) {
 	os, _, err := DetectOS(ctx, c)
 	if err != nil {

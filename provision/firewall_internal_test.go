@@ -12,14 +12,24 @@ import (
 func TestFirewallScript(t *testing.T) {
 	ufwActive := standIn{"status": replay(t, "ufw-status-active"), "allow*": replay(t, "ufw-allow")}
 	ufwInactive := standIn{"status": replay(t, "ufw-status-inactive")}
-	firewalldRunning := standIn{"--state": replay(t, "firewall-cmd-state-running"),
+	// ufw says "Skipping adding existing rule" for a rule it has, and
+	// firewall-cmd --query-port exits 1 for a closed port, 0 for an open
+	// one.
+	ufwRulesExist := standIn{"status": replay(t, "ufw-status-active"), "allow*": "echo 'Skipping adding existing rule'; echo 'Skipping adding existing rule (v6)'"}
+	firewalldRunning := standIn{"--state": replay(t, "firewall-cmd-state-running"), "*--query-port*": "exit 1",
 		"*--add-port*": replay(t, "firewall-cmd-add-port"), "*--reload": replay(t, "firewall-cmd-reload")}
+	firewalldPortsOpen := standIn{"--state": replay(t, "firewall-cmd-state-running"), "*--query-port*": "exit 0"}
 	firewalldStopped := standIn{"--state": replay(t, "firewall-cmd-state-not-running")}
 	noSuSEfirewall2 := standIn{"is-active --quiet SuSEfirewall2": replayStatus(t, "systemctl-is-active-SuSEfirewall2")}
 	suSEfirewall2 := standIn{"is-active --quiet SuSEfirewall2": replayStatus(t, "systemctl-is-active-ssh")}
 	ufwCalls := []string{"ufw status", "ufw allow 2377/tcp", "ufw allow 7946/tcp", "ufw allow 7946/udp", "ufw allow 4789/udp"}
-	firewalldCalls := []string{"firewall-cmd --state", "firewall-cmd --quiet --permanent --add-port=2377/tcp", "firewall-cmd --quiet --permanent --add-port=7946/tcp",
-		"firewall-cmd --quiet --permanent --add-port=7946/udp", "firewall-cmd --quiet --permanent --add-port=4789/udp", "firewall-cmd --quiet --reload"}
+	firewalldCalls := []string{"firewall-cmd --state"}
+	firewalldQueries := []string{"firewall-cmd --state"}
+	for _, p := range SwarmPorts {
+		firewalldCalls = append(firewalldCalls, "firewall-cmd --quiet --permanent --query-port="+p, "firewall-cmd --quiet --permanent --add-port="+p)
+		firewalldQueries = append(firewalldQueries, "firewall-cmd --quiet --permanent --query-port="+p)
+	}
+	firewalldCalls = append(firewalldCalls, "firewall-cmd --quiet --reload")
 
 	tests := []struct {
 		name    string
@@ -36,6 +46,8 @@ func TestFirewallScript(t *testing.T) {
 			want: "ufw", calls: ufwCalls},
 		{name: "debian firewalld running", os: "debian-12", cmds: map[string]standIn{"ufw": ufwInactive, "firewall-cmd": firewalldRunning},
 			want: "firewalld", calls: append([]string{"ufw status"}, firewalldCalls...)},
+		{name: "debian ufw active, rules exist", os: "debian-12", cmds: map[string]standIn{"ufw": ufwRulesExist}, calls: ufwCalls},
+		{name: "fedora firewalld running, ports open", os: "fedora-42", cmds: map[string]standIn{"firewall-cmd": firewalldPortsOpen}, calls: firewalldQueries},
 		{name: "rhel firewalld running", os: "rhel-9.6", cmds: map[string]standIn{"firewall-cmd": firewalldRunning}, want: "firewalld", calls: firewalldCalls},
 		{name: "rocky firewalld stopped", os: "rocky-9.5", cmds: map[string]standIn{"firewall-cmd": firewalldStopped}, calls: []string{"firewall-cmd --state"}},
 		{name: "rhel does not look at ufw", os: "centos-stream-9", cmds: map[string]standIn{"ufw": ufwActive, "firewall-cmd": firewalldStopped},

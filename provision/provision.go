@@ -64,20 +64,31 @@ type Options struct {
 	Log io.Writer
 }
 
-// StepError is the error of a failed provisioning step; its message reads
-// "provision NAME: STEP: cause".
+// StepError is the error of a failed provisioning or upgrade step; its
+// message reads "provision NAME: STEP: cause" ("upgrade NAME: ..." for
+// Upgrade).
 type StepError struct {
+	// Op is "upgrade" for Upgrade's errors, "" for Provision's.
+	Op      string
 	Machine string
-	Step    string // "check options", "detect os", "install docker", "back up", "set hostname", "write certificates", "configure docker" or "start docker"
-	Err     error
+	// Step is Provision's "check options", "detect os", "install docker",
+	// "back up", "set hostname", "write certificates", "configure docker"
+	// or "start docker", or Upgrade's "check options", "detect os", "read
+	// version", "upgrade docker" or "start docker".
+	Step string
+	Err  error
 	// BackedUp: the step failed after the host's configuration was
 	// recorded, so Restore puts it back.
 	BackedUp bool
 }
 
-// Error reads "provision NAME: STEP: cause".
+// Error reads "provision NAME: STEP: cause" (or "upgrade NAME: ...").
 func (e *StepError) Error() string {
-	return "provision " + e.Machine + ": " + e.Step + ": " + e.Err.Error()
+	op := e.Op
+	if op == "" {
+		op = "provision"
+	}
+	return op + " " + e.Machine + ": " + e.Step + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.
@@ -135,6 +146,11 @@ type run struct {
 	hosts    string
 	os       OSProvisioner
 	docker   dockerFacts
+	// current is what the back up step found of machine's files and
+	// dockerd's state; changed is set once a step changed what dockerd
+	// runs on, so that the start step restarts it.
+	current currentState
+	changed bool
 }
 
 // dockerFacts is what the host has of Docker.
@@ -160,16 +176,25 @@ func (p *run) check(context.Context) error {
 	if p.opts.WaitTLS == nil {
 		return errors.New("WaitTLS is required")
 	}
-	switch u := p.engine.InstallURL; u {
-	case "", "none", "distro":
-	default:
-		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return fmt.Errorf("install URL %q: want an http(s) URL, \"distro\" or \"none\"", u)
-		}
+	if err := checkInstallURL(p.engine.InstallURL); err != nil {
+		return err
 	}
 	// Bad engine options fail here, before anything changes on the host.
 	_, err := renderDropIn(p.opts, daemon{Path: "/usr/bin/dockerd"})
 	return err
+}
+
+// checkInstallURL accepts the install URLs of EngineOptions.InstallURL:
+// "", "none", "distro" or an http(s) URL.
+func checkInstallURL(u string) error {
+	switch u {
+	case "", "none", "distro":
+		return nil
+	}
+	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return fmt.Errorf("install URL %q: want an http(s) URL, \"distro\" or \"none\"", u)
+	}
+	return nil
 }
 
 // pathSetup makes sbin directories searchable: a non-root user's PATH on
@@ -322,13 +347,7 @@ func (p *run) installDocker(ctx context.Context) error {
 		if u == "" {
 			u = DefaultInstallURL
 		}
-		// Downloaded first, so that a failed download fails the step
-		// (`curl | sh` would run an empty script and succeed).
-		script = `f=$(mktemp)
-trap 'rm -f "$f"' EXIT
-curl -fsSL ` + sshclient.ShellQuote(u) + ` -o "$f"
-sh "$f"`
-		from = u
+		script, from = installScript(u), u
 	}
 	p.logf("Installing Docker from %s...", from)
 	if err := p.exec(ctx, script, nil); err != nil {
@@ -377,18 +396,39 @@ func (e *installError) Error() string {
 // Unwrap returns the installer's *sshclient.ExitError.
 func (e *installError) Unwrap() error { return e.exit }
 
+// installScript downloads the install script at url and runs it. It is
+// downloaded first, so that a failed download fails the step (`curl | sh`
+// would run an empty script and succeed).
+func installScript(url string) string {
+	return `f=$(mktemp)
+trap 'rm -f "$f"' EXIT
+curl -fsSL ` + sshclient.ShellQuote(url) + ` -o "$f"
+sh "$f"`
+}
+
 func (p *run) writeCerts(ctx context.Context) error {
-	p.logf("Copying certificates...")
-	for _, f := range []struct {
+	type file struct {
 		path string
 		data []byte
 		mode os.FileMode
-	}{
+	}
+	var stale []file
+	for _, f := range []file{
 		{RemoteCACertPath, p.opts.CACert, 0o644},
 		{RemoteServerCertPath, p.opts.ServerCert, 0o644},
 		{RemoteServerKeyPath, p.opts.ServerKey, 0o600},
 	} {
-		if err := p.r.WriteFile(ctx, f.path, f.data, f.mode); err != nil {
+		if !p.holds(f.path, f.data, f.mode) {
+			stale = append(stale, f)
+		}
+	}
+	if len(stale) == 0 {
+		p.logf("The certificates on the host are up to date.")
+		return nil
+	}
+	p.logf("Copying certificates...")
+	for _, f := range stale {
+		if err := p.write(ctx, f.path, f.data, f.mode); err != nil {
 			return err
 		}
 	}
@@ -399,20 +439,40 @@ func (p *run) configureDocker(ctx context.Context) error {
 	if !p.docker.units["docker.service"] {
 		return fmt.Errorf("there is no docker.service systemd unit for %s (machine needs systemd and a packaged Docker)", p.docker.dockerd)
 	}
-	d := daemon{Path: p.docker.dockerd, SocketActivated: p.docker.units["docker.socket"]}
-	if p.docker.units["containerd.service"] {
-		d.Containerd = containerdSocket
-	}
-	dropIn, err := renderDropIn(p.opts, d)
+	dropIn, err := renderDropIn(p.opts, p.daemon())
 	if err != nil {
 		return err
 	}
 	p.logf("Configuring Docker...")
-	return p.r.WriteFile(ctx, DropInPath, []byte(dropIn), 0o644)
+	if p.holds(DropInPath, []byte(dropIn), 0o644) {
+		return nil
+	}
+	return p.write(ctx, DropInPath, []byte(dropIn), 0o644)
+}
+
+// daemon is the layout of the host's dockerd, from the docker facts.
+func (p *run) daemon() daemon {
+	d := daemon{Path: p.docker.dockerd, SocketActivated: p.docker.units["docker.socket"]}
+	if p.docker.units["containerd.service"] {
+		d.Containerd = containerdSocket
+	}
+	return d
 }
 
 func (p *run) startDocker(ctx context.Context) error {
-	p.logf("Starting Docker...")
+	// dockerd keeps running when nothing it runs on changed: a second
+	// provisioning of a host changes nothing there.
+	restart := p.changed || !p.current.active
+	script := restartScript(p.docker.units["docker.socket"])
+	if restart {
+		p.logf("Starting Docker...")
+	} else {
+		p.logf("Docker's configuration is unchanged; dockerd keeps running.")
+		script = ":"
+		if !p.current.enabled {
+			script = "systemctl enable --quiet docker 2>/dev/null || true"
+		}
+	}
 	// An active firewall (ufw, firewalld) gets dockerd's TLS port opened
 	// first, in the same round trip; without it the port would not answer.
 	port := fmt.Sprintf("%d/tcp", p.opts.EnginePort)
@@ -422,7 +482,7 @@ func (p *run) startDocker(ctx context.Context) error {
 	if p.os != nil {
 		fws = p.os.Firewalls()
 	}
-	out, err := p.output(rctx, firewallScript(fws, []string{port})+"\n"+restartScript(p.docker.units["docker.socket"]), true)
+	out, err := p.output(rctx, firewallScript(fws, []string{port})+"\n"+script, true)
 	fw, ferr := firewallResult(out, []string{port})
 	if ferr != nil {
 		return ferr
@@ -437,6 +497,12 @@ func (p *run) startDocker(ctx context.Context) error {
 		}
 		return p.diagnose(ctx, err)
 	}
+	return p.waitTLS(ctx)
+}
+
+// waitTLS waits until dockerd answers over TLS (Options.WaitTLS), for at
+// most answerTimeout; a failure carries docker's journal.
+func (p *run) waitTLS(ctx context.Context) error {
 	p.logf("Waiting for Docker to answer on port %d...", p.opts.EnginePort)
 	wctx, cancel := context.WithTimeout(ctx, answerTimeout)
 	defer cancel()

@@ -2,6 +2,8 @@ package provision_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -396,4 +398,89 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// stateAnswer is the back up step's answer on a host that holds files
+// (path → content, mode) and whose docker.service is in the given states.
+func stateAnswer(files map[string]string, modes map[string]string, active, enabled string) string {
+	out := "\n@@machine:sums\n"
+	for path, data := range files {
+		sum := sha256.Sum256([]byte(data))
+		out += hex.EncodeToString(sum[:]) + " " + modes[path] + " " + path + "\n"
+	}
+	return out + "\n@@machine:active\n" + active + "\n\n@@machine:enabled\n" + enabled + "\n"
+}
+
+// TestProvisionUnchanged: provisioning a host that already holds exactly
+// what it would write writes nothing and leaves dockerd running; any
+// difference (content, mode, a stopped dockerd) restarts it.
+func TestProvisionUnchanged(t *testing.T) {
+	h := fakeHost{uid: "0", hostname: "n1", osRelease: bookworm, hosts: "127.0.1.1 n1\n", dockerd: "/usr/sbin/dockerd", units: allUnits}
+	opts, _ := options(func(context.Context) error { return nil })
+	dropIn, err := provision.RenderDropIn(opts, "/usr/sbin/dockerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func() (map[string]string, map[string]string) {
+		return map[string]string{
+				provision.RemoteCACertPath: "CA PEM", provision.RemoteServerCertPath: "SERVER PEM",
+				provision.RemoteServerKeyPath: "KEY PEM", provision.DropInPath: dropIn,
+			}, map[string]string{
+				provision.RemoteCACertPath: "644", provision.RemoteServerCertPath: "644",
+				provision.RemoteServerKeyPath: "600", provision.DropInPath: "644",
+			}
+	}
+	const keep = "Output keep docker running"
+	for _, tc := range []struct {
+		name    string
+		change  func(files, modes map[string]string)
+		active  string
+		want    []string
+		wantLog string
+		enable  bool // docker.service is disabled: the start enables it
+	}{
+		{"identical", nil, "active", []string{"probe host", "back up", keep}, "dockerd keeps running", false},
+		{"key mode differs", func(_, m map[string]string) { m[provision.RemoteServerKeyPath] = "644" }, "active",
+			[]string{"probe host", "back up", "write " + provision.RemoteServerKeyPath, "restart docker"}, "Copying certificates...", false},
+		{"drop-in differs", func(f, _ map[string]string) { f[provision.DropInPath] = "# edited\n" }, "active",
+			[]string{"probe host", "back up", "write " + provision.DropInPath, "restart docker"}, "Configuring Docker...", false},
+		{"drop-in missing", func(f, _ map[string]string) { delete(f, provision.DropInPath) }, "active",
+			[]string{"probe host", "back up", "write " + provision.DropInPath, "restart docker"}, "Configuring Docker...", false},
+		{"dockerd stopped", nil, "inactive", []string{"probe host", "back up", "restart docker"}, "Starting Docker...", false},
+		{"identical, unit disabled", nil, "active", []string{"probe host", "back up", keep}, "dockerd keeps running", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRunner(h)
+			files, modes := same()
+			if tc.change != nil {
+				tc.change(files, modes)
+			}
+			enabled := "enabled"
+			if tc.enable {
+				enabled = "disabled"
+			}
+			r.On(provision.BackupRoot, provisiontest.Response{Stdout: stateAnswer(files, modes, tc.active, enabled)})
+			opts, log := options(func(context.Context) error { return nil })
+			if err := provision.Provision(t.Context(), r, opts); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range r.Calls() {
+				s := step(c)
+				if strings.Contains(c.Cmd, "command -v ufw") && !strings.Contains(c.Cmd, "systemctl restart") {
+					s = keep
+					if got := strings.Contains(c.Cmd, "systemctl enable"); got != tc.enable {
+						t.Errorf("enables docker.service: %v, want %v", got, tc.enable)
+					}
+				}
+				got = append(got, s)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("steps:\n got %q\nwant %q", got, tc.want)
+			}
+			if !strings.Contains(log.String(), tc.wantLog) {
+				t.Errorf("log lacks %q:\n%s", tc.wantLog, log)
+			}
+		})
+	}
 }

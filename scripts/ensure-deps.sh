@@ -13,6 +13,8 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v sshfs >/dev/null 2>&1 || need+=(sshfs)
 # A static busybox makes the workload image the swarm tests import.
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+# The upgrade tests index their local apt repository with dpkg-scanpackages.
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
 # The shells cmd/machine's TestEnvShells evaluates `machine env` in, and the
 # completion tests load `machine completion` scripts into (bash and
 # dash come with Debian).

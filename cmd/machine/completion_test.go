@@ -69,7 +69,7 @@ func TestCompletionWords(t *testing.T) {
 		words []string
 		want  string // space-separated
 	}{
-		{"commands", []string{""}, "active completion create config env inspect ip kill ls regenerate-certs restart rm ssh start status stop swarm url use version"},
+		{"commands", []string{""}, "active completion create config env inspect ip kill ls provision regenerate-certs restart rm ssh start status stop swarm upgrade url use version"},
 		{"a command by prefix", []string{"st"}, "start status stop"},
 		{"a whole command name typed", []string{"ls"}, "ls"},
 		{"global flags", []string{"--"}, "--storage-path --debug --github-api-token --bugsnag-api-token --tls-ca-cert --tls-ca-key --tls-client-cert --tls-client-key --help --version"},

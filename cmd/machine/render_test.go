@@ -9,6 +9,7 @@ import (
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine"
+	"github.com/machine-cli/machine/provision"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -106,4 +107,21 @@ func TestRenderInspect(t *testing.T) {
 			golden(t, tc.golden, out)
 		})
 	}
+}
+
+func TestRenderUpgrade(t *testing.T) {
+	deb := func(v string) provision.Version { return provision.Version{Name: "docker.io", Version: v} }
+	var out bytes.Buffer
+	for _, tc := range []struct {
+		name string
+		v    provision.Versions
+	}{
+		{"n1", provision.Versions{Old: deb("20.10.24+dfsg1-1+deb12u1+b6"), New: deb("20.10.24+dfsg1-1+deb12u1+b6+machinetest1")}},
+		{"n2", provision.Versions{Old: deb("20.10.24+dfsg1-1+deb12u1+b6"), New: deb("20.10.24+dfsg1-1+deb12u1+b6")}},
+		{"n3", provision.Versions{Old: deb("20.10.24+dfsg1-1+deb12u1+b6"), New: provision.Version{Name: "docker-ce", Version: "5:27.3.1-1~debian.12~bookworm"}}},
+		{"n4", provision.Versions{Old: provision.Version{Name: "Docker", Version: "27.3.1"}, New: provision.Version{Name: "Docker", Version: "27.4.0"}}},
+	} {
+		out.WriteString(upgradeLine(tc.name, tc.v) + "\n")
+	}
+	golden(t, "upgrade.golden", out.Bytes())
 }
