@@ -3,9 +3,11 @@ package libmachine
 import (
 	"context"
 	"errors"
-	"sync"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 
 	"github.com/machine-cli/machine/drivers"
@@ -26,34 +28,123 @@ type Status struct {
 	Labels []string
 	// Cluster names the machine's swarm (its first machine), or "".
 	Cluster string
+	// Manager is whether the machine's engine says it manages its swarm.
+	Manager bool
+	// ResponseTime is how long the machine took to answer, at most the
+	// timeout.
+	ResponseTime time.Duration
 }
 
-// List returns the status of every machine in the store, looking at them in
-// parallel, each within timeout. A broken machine is listed with its error;
-// one that did not answer within timeout, in state Timeout with the error.
-func (c *Client) List(ctx context.Context, timeout time.Duration) ([]Status, error) {
+// listGrace is how long past its timeout List waits for a machine whose
+// look stopped at the timeout to report, before it lists the machine in
+// state Timeout without its details.
+const listGrace = 500 * time.Millisecond
+
+// List returns the status of the machines in the store that f selects, in
+// the store's order (by name). It looks at them all at once, each within
+// timeout, so that the whole listing takes about timeout however many
+// machines are slow. A broken machine (corrupt config, missing driver,
+// unreachable engine) is listed with its error; one that did not answer
+// within timeout, in state Timeout with the reason.
+func (c *Client) List(ctx context.Context, timeout time.Duration, f Filter) ([]Status, error) {
+	sel, err := c.selectMachines(f)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		i int
+		s Status
+	}
+	// Buffered: a look that reports after List returned does not block.
+	results := make(chan result, len(sel))
+	for i := range sel {
+		go func() {
+			start := time.Now()
+			mctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			s := c.status(mctx, sel[i].Name)
+			took := time.Since(start)
+			s.ResponseTime = min(took, timeout)
+			// A machine that did not answer within the timeout (a frozen
+			// host still accepts TCP connections, so the driver may have
+			// said Running) is in state Timeout, as in docker-machine. (A
+			// plugin's start gives up on its own timer, which may fire a
+			// moment before the context's.)
+			if s.Error != "" && ctx.Err() == nil && (errors.Is(mctx.Err(), context.DeadlineExceeded) || took >= timeout) {
+				s.State = drivers.Timeout
+			}
+			results <- result{i, s}
+		}()
+	}
+	// The looks respect their deadline; this one bounds List even if a
+	// look does not.
+	deadline := time.NewTimer(timeout + listGrace)
+	defer deadline.Stop()
+	done := make([]bool, len(sel))
+collect:
+	for range sel {
+		select {
+		case r := <-results:
+			sel[r.i], done[r.i] = r.s, true
+		case <-deadline.C:
+			break collect
+		}
+	}
+	out := make([]Status, 0, len(sel))
+	for i, s := range sel {
+		if !done[i] {
+			s.State, s.ResponseTime = drivers.Timeout, timeout
+			s.Error = fmt.Sprintf("no answer within %s", timeout)
+		}
+		if f.keepState(s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Names returns the names of the machines in the store that f selects. It
+// asks no driver or engine unless f filters on state.
+func (c *Client) Names(ctx context.Context, timeout time.Duration, f Filter) ([]string, error) {
+	var st []Status
+	var err error
+	if f.NeedsState() {
+		st, err = c.List(ctx, timeout, f)
+	} else {
+		st, err = c.selectMachines(f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(st))
+	for i, s := range st {
+		names[i] = s.Name
+	}
+	return names, nil
+}
+
+// selectMachines returns what the store itself says of the machines that
+// pass f's filters other than state: name, driver, labels, swarm. A machine
+// whose config cannot be read has its name only.
+func (c *Client) selectMachines(f Filter) ([]Status, error) {
 	names, err := c.Store.List()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Status, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			out[i] = c.status(mctx, name)
-			// A machine that did not answer within the timeout (a frozen
-			// host still accepts TCP connections, so the driver may have
-			// said Running) is in state Timeout, as in docker-machine.
-			if out[i].Error != "" && errors.Is(mctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				out[i].State = drivers.Timeout
+	var out []Status
+	for _, name := range names {
+		s := Status{Name: name}
+		if h, err := c.Store.Load(name); err == nil {
+			s.DriverName = h.DriverName
+			s.Labels = h.HostOptions.EngineOptions.Labels
+			if h.HostOptions.SwarmOptions.Mode != nil {
+				s.Cluster = clusterOf(&Machine{Host: h})
 			}
-		}()
+		}
+		if f.keepStatic(s) {
+			out = append(out, s)
+		}
 	}
-	wg.Wait()
 	return out, nil
 }
 
@@ -62,7 +153,7 @@ func (c *Client) status(ctx context.Context, name string) Status {
 	s := Status{Name: name, State: drivers.Error}
 	m, err := c.Load(ctx, name)
 	if err != nil {
-		s.Error = err.Error()
+		s.Error = oneLine(err.Error())
 		if h, herr := c.Store.Load(name); herr == nil {
 			s.DriverName = h.DriverName
 		}
@@ -76,7 +167,7 @@ func (c *Client) status(ctx context.Context, name string) Status {
 	st, err := m.Driver.GetState(ctx)
 	s.State = st
 	if err != nil {
-		s.Error = err.Error()
+		s.Error = oneLine(err.Error())
 		if st == drivers.None {
 			s.State = drivers.Error
 		}
@@ -86,7 +177,7 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		return s
 	}
 	if s.URL, err = m.Driver.GetURL(ctx); err != nil {
-		s.Error = err.Error()
+		s.Error = oneLine(err.Error())
 		return s
 	}
 	api, err := c.Engine(ctx, m)
@@ -96,10 +187,16 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		if info, err = api.Info(ctx); err == nil {
 			s.DockerVersion = "v" + info.ServerVersion
 			s.Swarm = swarmColumn(ctx, m, api, info.Swarm)
+			s.Manager = info.Swarm.LocalNodeState == swarm.LocalNodeStateActive && info.Swarm.ControlAvailable
 			return s
 		}
 	}
 	s.DockerVersion = "Unknown"
-	s.Error = err.Error()
+	s.Error = oneLine(err.Error())
 	return s
+}
+
+// oneLine puts a message on one line, so that it fits one row.
+func oneLine(msg string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(strings.TrimSpace(msg))
 }
