@@ -36,8 +36,8 @@ type Status struct {
 }
 
 // listGrace is how long past its timeout List waits for a machine whose
-// look stopped at the timeout to report, before it lists the machine in
-// state Timeout without its details.
+// look overran the timeout (a config file on a hung file system, say) to
+// report, before it lists the machine in state Timeout without details.
 const listGrace = 500 * time.Millisecond
 
 // List returns the status of the machines in the store that f selects, in
@@ -47,72 +47,13 @@ const listGrace = 500 * time.Millisecond
 // unreachable engine) is listed with its error; one that did not answer
 // within timeout, in state Timeout with the reason.
 func (c *Client) List(ctx context.Context, timeout time.Duration, f Filter) ([]Status, error) {
-	sel, err := c.selectMachines(f)
-	if err != nil {
-		return nil, err
-	}
-	type result struct {
-		i int
-		s Status
-	}
-	// Buffered: a look that reports after List returned does not block.
-	results := make(chan result, len(sel))
-	for i := range sel {
-		go func() {
-			start := time.Now()
-			mctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			s := c.status(mctx, sel[i].Name)
-			took := time.Since(start)
-			s.ResponseTime = min(took, timeout)
-			// A machine that did not answer within the timeout (a frozen
-			// host still accepts TCP connections, so the driver may have
-			// said Running) is in state Timeout, as in docker-machine. (A
-			// plugin's start gives up on its own timer, which may fire a
-			// moment before the context's.)
-			if s.Error != "" && ctx.Err() == nil && (errors.Is(mctx.Err(), context.DeadlineExceeded) || took >= timeout) {
-				s.State = drivers.Timeout
-			}
-			results <- result{i, s}
-		}()
-	}
-	// The looks respect their deadline; this one bounds List even if a
-	// look does not.
-	deadline := time.NewTimer(timeout + listGrace)
-	defer deadline.Stop()
-	done := make([]bool, len(sel))
-collect:
-	for range sel {
-		select {
-		case r := <-results:
-			sel[r.i], done[r.i] = r.s, true
-		case <-deadline.C:
-			break collect
-		}
-	}
-	out := make([]Status, 0, len(sel))
-	for i, s := range sel {
-		if !done[i] {
-			s.State, s.ResponseTime = drivers.Timeout, timeout
-			s.Error = fmt.Sprintf("no answer within %s", timeout)
-		}
-		if f.keepState(s) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return c.look(ctx, timeout, f, true)
 }
 
 // Names returns the names of the machines in the store that f selects. It
 // asks no driver or engine unless f filters on state.
 func (c *Client) Names(ctx context.Context, timeout time.Duration, f Filter) ([]string, error) {
-	var st []Status
-	var err error
-	if f.NeedsState() {
-		st, err = c.List(ctx, timeout, f)
-	} else {
-		st, err = c.selectMachines(f)
-	}
+	st, err := c.look(ctx, timeout, f, f.NeedsState())
 	if err != nil {
 		return nil, err
 	}
@@ -123,29 +64,87 @@ func (c *Client) Names(ctx context.Context, timeout time.Duration, f Filter) ([]
 	return names, nil
 }
 
-// selectMachines returns what the store itself says of the machines that
-// pass f's filters other than state: name, driver, labels, swarm. A machine
-// whose config cannot be read has its name only.
-func (c *Client) selectMachines(f Filter) ([]Status, error) {
+// look reads every machine's config at once and, for those that f's
+// filters other than state keep, when live, asks the machine for its
+// status; each machine within timeout. The state filter applies last.
+func (c *Client) look(ctx context.Context, timeout time.Duration, f Filter, live bool) ([]Status, error) {
 	names, err := c.Store.List()
 	if err != nil {
 		return nil, err
 	}
-	var out []Status
-	for _, name := range names {
-		s := Status{Name: name}
-		if h, err := c.Store.Load(name); err == nil {
-			s.DriverName = h.DriverName
-			s.Labels = h.HostOptions.EngineOptions.Labels
-			if h.HostOptions.SwarmOptions.Mode != nil {
-				s.Cluster = clusterOf(&Machine{Host: h})
+	type result struct {
+		i    int
+		s    Status
+		keep bool
+	}
+	// Buffered: a look that reports after look returned does not block.
+	results := make(chan result, len(names))
+	for i, name := range names {
+		go func() {
+			start := time.Now()
+			s := c.stored(name)
+			if !f.keepStatic(s) || !live {
+				results <- result{i, s, f.keepStatic(s)}
+				return
 			}
+			mctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			s = c.status(mctx, name)
+			took := time.Since(start)
+			s.ResponseTime = min(took, timeout)
+			// A machine that did not answer within the timeout (a frozen
+			// host still accepts TCP connections, so the driver may have
+			// said Running) is in state Timeout, as in docker-machine. (A
+			// plugin's start gives up on its own timer, which may fire a
+			// moment before the context's.)
+			if s.Error != "" && ctx.Err() == nil && (errors.Is(mctx.Err(), context.DeadlineExceeded) || took >= timeout) {
+				s.State = drivers.Timeout
+			}
+			results <- result{i, s, true}
+		}()
+	}
+	// The looks respect their deadline; this one bounds look even if one
+	// does not.
+	deadline := time.NewTimer(timeout + listGrace)
+	defer deadline.Stop()
+	got := make([]*result, len(names))
+collect:
+	for range names {
+		select {
+		case r := <-results:
+			got[r.i] = &r
+		case <-deadline.C:
+			break collect
 		}
-		if f.keepStatic(s) {
-			out = append(out, s)
+	}
+	out := []Status{}
+	for i, name := range names {
+		r := got[i]
+		if r == nil {
+			s := Status{Name: name, State: drivers.Timeout, ResponseTime: timeout,
+				Error: fmt.Sprintf("no answer within %s", timeout)}
+			r = &result{i, s, f.keepStatic(s)}
+		}
+		if r.keep && (!live || f.keepState(r.s)) {
+			out = append(out, r.s)
 		}
 	}
 	return out, nil
+}
+
+// stored returns what the store itself says of machine name: its name,
+// driver, labels and swarm. A machine whose config cannot be read has its
+// name only.
+func (c *Client) stored(name string) Status {
+	s := Status{Name: name}
+	if h, err := c.Store.Load(name); err == nil {
+		s.DriverName = h.DriverName
+		s.Labels = h.HostOptions.EngineOptions.Labels
+		if h.HostOptions.SwarmOptions.Mode != nil {
+			s.Cluster = clusterOf(&Machine{Host: h})
+		}
+	}
+	return s
 }
 
 // Status computes one machine's status.

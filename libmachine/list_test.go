@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,8 +45,9 @@ func testClient(t *testing.T, root string) *Client {
 // (at the stand-in engine), stopped (a closed SSH port), engine-down (SSH
 // answers, the engine port is closed), frozen (a port that never answers),
 // corrupt (invalid config.json), driverless (a driver with no plugin), hung
-// (a driver whose plugin never starts). Without slow, the frozen and hung
-// machines are left out.
+// (a driver whose plugin never starts), and fifo (a config.json that
+// blocks whoever reads it, as on a hung file system). Without slow, the
+// frozen, hung and fifo machines are left out.
 func listStore(t *testing.T, slow bool) string {
 	t.Helper()
 	root := t.TempDir()
@@ -64,6 +66,7 @@ func listStore(t *testing.T, slow bool) string {
 	standin.Machine(t, root, p, "f-driverless", "virtualbox", engine, engine)
 	if slow {
 		standin.Machine(t, root, p, "g-hung", standin.HungDriver, engine, engine)
+		blockingConfig(t, filepath.Join(root, "machines", "h-fifo"))
 	}
 	t.Setenv("PATH", standin.HungDriverDir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return root
@@ -90,6 +93,7 @@ func TestList(t *testing.T) {
 		{"e-corrupt", "", drivers.Error, "", "config.json"},
 		{"f-driverless", "virtualbox", drivers.Error, "", "machine-driver-virtualbox"},
 		{"g-hung", standin.HungDriver, drivers.Timeout, "", `start driver "hung"`},
+		{"h-fifo", "", drivers.Timeout, "", "no answer within 3s"},
 	}
 	if len(st) != len(want) {
 		t.Fatalf("List returned %d rows, want %d: %+v", len(st), len(want), st)
@@ -114,6 +118,28 @@ func TestList(t *testing.T) {
 			t.Errorf("%s: URL %q", st[i].Name, st[i].URL)
 		}
 	}
+}
+
+// blockingConfig makes dir a machine directory whose config.json is a named
+// pipe nobody writes: reading it blocks. When the test ends, the pipe is
+// opened for writing, removed and closed, so the reader gets an empty file
+// and its next read finds none.
+func blockingConfig(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, store.ConfigFile)
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		os.Remove(fifo)
+		if err == nil {
+			w.Close()
+		}
+	})
 }
 
 // TestListFilter: filters on what the store says pick machines without
