@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine"
 )
 
@@ -87,13 +88,14 @@ type lsRow struct {
 	ResponseTime time.Duration
 }
 
-// lsRows turns statuses into rows, marking the one DOCKER_HOST points at.
+// lsRows turns statuses into rows, marking the ones DOCKER_HOST points at.
 func lsRows(st []libmachine.Status, dockerHost string) []lsRow {
 	rows := make([]lsRow, 0, len(st))
 	for _, s := range st {
 		r := lsRow{Name: s.Name, Active: "-", DriverName: s.DriverName, State: s.State.String(),
 			URL: s.URL, Swarm: s.Swarm, DockerVersion: s.DockerVersion, Error: s.Error, ResponseTime: s.ResponseTime}
-		if s.URL != "" && s.URL == dockerHost {
+		// As docker-machine: only a running machine is active.
+		if s.State == drivers.Running && s.URL != "" && s.URL == dockerHost {
 			r.Active, r.ActiveHost, r.ActiveSwarm = "*", true, s.Manager
 		}
 		if r.DriverName == "" {

@@ -40,7 +40,7 @@ func TestRenderLS(t *testing.T) {
 		{Name: "broken", State: drivers.Error, Error: `machine "broken": config.json is corrupt`},
 		{Name: "swarm01", DriverName: "azure", State: drivers.Running, URL: "tcp://10.0.0.6:2376", DockerVersion: "Unknown", Error: "docker at 10.0.0.6:2376: connection refused", Cluster: "swarm01", ResponseTime: 3 * time.Second},
 		{Name: "swarm02", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.7:2376", Swarm: "swarm01: manager", DockerVersion: "v27.3.1", Cluster: "swarm01", Labels: []string{"env=dev"}, Manager: true, ResponseTime: 95 * time.Millisecond},
-		{Name: "slow", DriverName: "generic", State: drivers.Timeout, Error: "no answer within 3s", ResponseTime: 3 * time.Second},
+		{Name: "slow", DriverName: "generic", State: drivers.Timeout, URL: "tcp://10.0.0.8:2376", DockerVersion: "Unknown", Error: "context deadline exceeded", ResponseTime: 3 * time.Second},
 	}
 	tests := []struct {
 		name       string
@@ -59,6 +59,7 @@ func TestRenderLS(t *testing.T) {
 		{"by state timeout", "", []string{"state=Timeout"}, "", "ls-timeout.golden"},
 		{"table format", "", nil, `table {{.Name}}\t{{.State}}\t{{.ResponseTime}}`, "ls-format-table.golden"},
 		{"active fields", "tcp://10.0.0.7:2376", nil, "{{.Name}} {{.Active}} {{.ActiveHost}} {{.ActiveSwarm}}", "ls-format-active.golden"},
+		{"a machine that timed out is not active", "tcp://10.0.0.8:2376", nil, "{{.Name}} {{.Active}} {{.ActiveHost}}", "ls-format-inactive.golden"},
 		{"plain format with escapes", "", []string{"driver=generic"}, `{{.Name}}\n\t{{.DriverName}}`, "ls-format-plain.golden"},
 	}
 	for _, tc := range tests {
