@@ -82,13 +82,13 @@ func (c *Client) look(ctx context.Context, timeout time.Duration, f Filter, live
 	for i, name := range names {
 		go func() {
 			start := time.Now()
+			mctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
 			s := c.stored(name)
 			if !f.keepStatic(s) || !live {
 				results <- result{i, s, f.keepStatic(s)}
 				return
 			}
-			mctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
 			s = c.status(mctx, name)
 			took := time.Since(start)
 			s.ResponseTime = min(took, timeout)

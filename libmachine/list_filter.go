@@ -26,8 +26,8 @@ type Filter struct {
 	Labels []string
 }
 
-// FilterKeys are the keys ParseFilter takes.
-var FilterKeys = []string{"name", "driver", "state", "swarm", "label"}
+// filterKeys are the keys ParseFilter takes.
+var filterKeys = []string{"name", "driver", "state", "swarm", "label"}
 
 // ParseFilter reads `--filter KEY=VALUE` arguments; keys are taken in any
 // case.
@@ -36,7 +36,7 @@ func ParseFilter(args []string) (Filter, error) {
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, "=")
 		k = strings.ToLower(k)
-		if !ok || v == "" || !slices.Contains(FilterKeys, k) {
+		if !ok || v == "" || !slices.Contains(filterKeys, k) {
 			return Filter{}, fmt.Errorf("--filter %q: use name=REGEXP, driver=DRIVER, state=STATE, swarm=NAME or label=KEY[=VALUE]", a)
 		}
 		switch k {
