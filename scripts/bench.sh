@@ -67,9 +67,9 @@ for kind in closed paused; do
     if [ "$i" -gt 40 ]; then
       filter+=' | del(.MachineEndpoint) | .Driver.IPAddress = $ip | .Driver.SSHPort = $port | .Driver.EnginePort = $port'
     fi
-    ip=127.0.0.1 port=$closed
-    [ "$kind" = paused ] && ip=$frozen_ip port=22
-    jq --arg n "$name" --arg ip "$ip" --argjson port "$port" "$filter" \
+    addr=127.0.0.1 port=$closed
+    [ "$kind" = paused ] && addr=$frozen_ip port=22
+    jq --arg n "$name" --arg ip "$addr" --argjson port "$port" "$filter" \
       "$MACHINE_STORAGE_PATH/machines/n1/config.json" > "$store50/machines/$name/config.json"
   done
   ls50_runs+=(-n "ls --timeout 2: 40 up, 10 $kind" "$bin -s $store50 ls --timeout 2")
@@ -83,7 +83,7 @@ docker unpause "$host-frozen" >/dev/null
 # A three-node swarm (init, manager join, worker join), built from scratch
 # each run; the prepare step removes it again.
 ips=()
-for h in "${hosts[@]:1}"; do
+for h in "${hosts[@]:1:3}"; do
   ips+=("$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$h" "$net" "$label" "$pub")")
 done
 gen="-d generic --generic-ssh-key $work/id_ed25519 --generic-ip-address"
