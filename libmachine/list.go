@@ -3,9 +3,11 @@ package libmachine
 import (
 	"context"
 	"errors"
-	"sync"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 
 	"github.com/machine-cli/machine/drivers"
@@ -26,35 +28,123 @@ type Status struct {
 	Labels []string
 	// Cluster names the machine's swarm (its first machine), or "".
 	Cluster string
+	// Manager is whether the machine's engine says it manages its swarm.
+	Manager bool
+	// ResponseTime is how long the machine took to answer, at most the
+	// timeout.
+	ResponseTime time.Duration
 }
 
-// List returns the status of every machine in the store, looking at them in
-// parallel, each within timeout. A broken machine is listed with its error;
-// one that did not answer within timeout, in state Timeout with the error.
-func (c *Client) List(ctx context.Context, timeout time.Duration) ([]Status, error) {
+// listGrace is how long past its timeout List waits for a machine whose
+// look overran the timeout (a config file on a hung file system, say) to
+// report, before it lists the machine in state Timeout without details.
+const listGrace = 500 * time.Millisecond
+
+// List returns the status of the machines in the store that f selects, in
+// the store's order (by name). It looks at them all at once, each within
+// timeout, so that the whole listing takes about timeout however many
+// machines are slow. A broken machine (corrupt config, missing driver,
+// unreachable engine) is listed with its error; one that did not answer
+// within timeout, in state Timeout with the reason.
+func (c *Client) List(ctx context.Context, timeout time.Duration, f Filter) ([]Status, error) {
+	return c.look(ctx, timeout, f, true)
+}
+
+// Names returns the names of the machines in the store that f selects. It
+// asks no driver or engine unless f filters on state.
+func (c *Client) Names(ctx context.Context, timeout time.Duration, f Filter) ([]string, error) {
+	st, err := c.look(ctx, timeout, f, f.NeedsState())
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(st))
+	for i, s := range st {
+		names[i] = s.Name
+	}
+	return names, nil
+}
+
+// look reads every machine's config at once and, for those that f's
+// filters other than state keep, when live, asks the machine for its
+// status; each machine within timeout. The state filter applies last.
+func (c *Client) look(ctx context.Context, timeout time.Duration, f Filter, live bool) ([]Status, error) {
 	names, err := c.Store.List()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Status, len(names))
-	var wg sync.WaitGroup
+	type result struct {
+		i    int
+		s    Status
+		keep bool
+	}
+	// Buffered: a look that reports after look returned does not block.
+	results := make(chan result, len(names))
 	for i, name := range names {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
+			start := time.Now()
 			mctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			out[i] = c.status(mctx, name)
+			s := c.stored(name)
+			if !f.keepStatic(s) || !live {
+				results <- result{i, s, f.keepStatic(s)}
+				return
+			}
+			s = c.status(mctx, name)
+			took := time.Since(start)
+			s.ResponseTime = min(took, timeout)
 			// A machine that did not answer within the timeout (a frozen
 			// host still accepts TCP connections, so the driver may have
-			// said Running) is in state Timeout, as in docker-machine.
-			if out[i].Error != "" && errors.Is(mctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				out[i].State = drivers.Timeout
+			// said Running) is in state Timeout, as in docker-machine. (A
+			// plugin's start gives up on its own timer, which may fire a
+			// moment before the context's.)
+			if s.Error != "" && ctx.Err() == nil && (errors.Is(mctx.Err(), context.DeadlineExceeded) || took >= timeout) {
+				s.State = drivers.Timeout
 			}
+			results <- result{i, s, true}
 		}()
 	}
-	wg.Wait()
+	// The looks respect their deadline; this one bounds look even if one
+	// does not.
+	deadline := time.NewTimer(timeout + listGrace)
+	defer deadline.Stop()
+	got := make([]*result, len(names))
+collect:
+	for range names {
+		select {
+		case r := <-results:
+			got[r.i] = &r
+		case <-deadline.C:
+			break collect
+		}
+	}
+	out := []Status{}
+	for i, name := range names {
+		r := got[i]
+		if r == nil {
+			s := Status{Name: name, State: drivers.Timeout, ResponseTime: timeout,
+				Error: fmt.Sprintf("no answer within %s", timeout)}
+			r = &result{i, s, f.keepStatic(s)}
+		}
+		if r.keep && (!live || f.keepState(r.s)) {
+			out = append(out, r.s)
+		}
+	}
 	return out, nil
+}
+
+// stored returns what the store itself says of machine name: its name,
+// driver, labels and swarm. A machine whose config cannot be read has its
+// name only.
+func (c *Client) stored(name string) Status {
+	s := Status{Name: name}
+	if h, err := c.Store.Load(name); err == nil {
+		s.DriverName = h.DriverName
+		s.Labels = h.HostOptions.EngineOptions.Labels
+		if h.HostOptions.SwarmOptions.Mode != nil {
+			s.Cluster = clusterOf(&Machine{Host: h})
+		}
+	}
+	return s
 }
 
 // Status computes one machine's status.
@@ -62,7 +152,7 @@ func (c *Client) status(ctx context.Context, name string) Status {
 	s := Status{Name: name, State: drivers.Error}
 	m, err := c.Load(ctx, name)
 	if err != nil {
-		s.Error = err.Error()
+		s.Error = oneLine(err.Error())
 		if h, herr := c.Store.Load(name); herr == nil {
 			s.DriverName = h.DriverName
 		}
@@ -76,7 +166,7 @@ func (c *Client) status(ctx context.Context, name string) Status {
 	st, err := m.Driver.GetState(ctx)
 	s.State = st
 	if err != nil {
-		s.Error = err.Error()
+		s.Error = oneLine(err.Error())
 		if st == drivers.None {
 			s.State = drivers.Error
 		}
@@ -86,7 +176,7 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		return s
 	}
 	if s.URL, err = m.Driver.GetURL(ctx); err != nil {
-		s.Error = err.Error()
+		s.Error = oneLine(err.Error())
 		return s
 	}
 	api, err := c.Engine(ctx, m)
@@ -96,10 +186,16 @@ func (c *Client) status(ctx context.Context, name string) Status {
 		if info, err = api.Info(ctx); err == nil {
 			s.DockerVersion = "v" + info.ServerVersion
 			s.Swarm = swarmColumn(ctx, m, api, info.Swarm)
+			s.Manager = info.Swarm.LocalNodeState == swarm.LocalNodeStateActive && info.Swarm.ControlAvailable
 			return s
 		}
 	}
 	s.DockerVersion = "Unknown"
-	s.Error = c.certError(m.Host, err).Error()
+	s.Error = oneLine(c.certError(m.Host, err).Error())
 	return s
+}
+
+// oneLine puts a message on one line, so that it fits one row.
+func oneLine(msg string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(strings.TrimSpace(msg))
 }

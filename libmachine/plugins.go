@@ -3,6 +3,7 @@ package libmachine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -17,7 +18,10 @@ import (
 )
 
 // Plugins starts driver plugin processes on demand: one per driver name for
-// the life of a command, shared by every machine the command touches.
+// the life of a command, shared by every machine the command touches. It is
+// safe for concurrent use: a driver that is slow to start (or never starts)
+// holds up only the callers that asked for that driver, each for no longer
+// than its own context allows.
 type Plugins struct {
 	// Self is the path of the machine binary, which serves the built-in
 	// drivers when run as `Self __driver NAME`.
@@ -30,7 +34,15 @@ type Plugins struct {
 	Notices io.Writer
 
 	mu      sync.Mutex
-	clients map[string]*plugin.Client
+	clients map[string]*pluginStart
+}
+
+// pluginStart is one start of a driver's plugin, shared by the callers that
+// wait for it: done closes when c or err is set.
+type pluginStart struct {
+	done chan struct{}
+	c    *plugin.Client
+	err  error
 }
 
 // Driver returns a driver for one machine, backed by the plugin for
@@ -43,12 +55,64 @@ func (p *Plugins) Driver(ctx context.Context, driverName string, config json.Raw
 	return c.Driver(config), nil
 }
 
+// client returns the running plugin for driver name, starting it when no
+// caller has yet. Callers that arrive while it starts wait for that start
+// (or for their ctx). A failed start is forgotten, so a later call tries
+// again; a start that failed only because its caller's ctx ended is tried
+// again at once by the waiters whose ctx has not.
 func (p *Plugins) client(ctx context.Context, name string) (*plugin.Client, error) {
+	for {
+		p.mu.Lock()
+		st, running := p.clients[name]
+		if !running {
+			st = &pluginStart{done: make(chan struct{})}
+			if p.clients == nil {
+				p.clients = map[string]*pluginStart{}
+			}
+			p.clients[name] = st
+		}
+		p.mu.Unlock()
+		if !running {
+			p.start(ctx, name, st)
+		}
+		select {
+		case <-st.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("start driver %q: %w", name, ctx.Err())
+		}
+		if st.err == nil {
+			return st.c, nil
+		}
+		if running && ctx.Err() == nil && (errors.Is(st.err, context.Canceled) || errors.Is(st.err, context.DeadlineExceeded)) {
+			continue
+		}
+		return nil, st.err
+	}
+}
+
+// start launches driver name's plugin for st and records the outcome.
+func (p *Plugins) start(ctx context.Context, name string, st *pluginStart) {
+	c, err := p.launch(ctx, name)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c, ok := p.clients[name]; ok {
-		return c, nil
+	defer close(st.done)
+	if p.clients[name] != st {
+		// Close ran while the plugin started.
+		if c != nil {
+			c.Close()
+		}
+		st.err = fmt.Errorf("start driver %q: the command is ending", name)
+		return
 	}
+	if err != nil {
+		delete(p.clients, name)
+		st.err = err
+		return
+	}
+	st.c = c
+}
+
+func (p *Plugins) launch(ctx context.Context, name string) (*plugin.Client, error) {
 	var cmd *exec.Cmd
 	if slices.Contains(p.Builtins, name) {
 		cmd = exec.Command(p.Self, DriverCommand, name)
@@ -72,19 +136,18 @@ func (p *Plugins) client(ctx context.Context, name string) (*plugin.Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("start driver %q: %w", name, err)
 	}
-	if p.clients == nil {
-		p.clients = map[string]*plugin.Client{}
-	}
-	p.clients[name] = c
 	return c, nil
 }
 
-// Close ends every plugin process started so far.
+// Close ends every plugin process started so far; one still starting is
+// ended when its start completes.
 func (p *Plugins) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.clients {
-		c.Close()
+	for _, st := range p.clients {
+		if st.c != nil {
+			st.c.Close()
+		}
 	}
 	p.clients = nil
 }

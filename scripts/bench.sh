@@ -11,10 +11,11 @@ work=$(mktemp -d /tmp/machine-bench.XXXXXX)
 net=machine-bench-$$
 host=machine-bench-$$-n1
 label=machine-bench
-hosts=("$host" "$host-s1" "$host-s2" "$host-s3")
+hosts=("$host" "$host-s1" "$host-s2" "$host-s3" "$host-frozen")
 
 cleanup() {
   for h in "${hosts[@]}"; do
+    docker unpause "$h" >/dev/null 2>&1 || true
     docker rm -f -v "$h" >/dev/null 2>&1 || true
     docker volume rm -f "$h-docker" >/dev/null 2>&1 || true
   done
@@ -45,10 +46,44 @@ hyperfine --style basic --runs 5 --export-markdown "$root/bin/bench-create.md" \
 $create 2>/dev/null
 hyperfine --style basic --warmup 3 --runs 30 --export-markdown "$root/bin/bench-cmds.md" "${cmd_runs[@]}"
 
+# ls over 50 machines, --timeout 2: 40 copies of n1's directory under new
+# names, and 10 entries at a closed loopback port, or at a paused host whose
+# kernel still accepts connections (its SSH port, given as the engine port
+# too, so that the engine's TLS handshake waits for the timeout).
+frozen_ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$host-frozen" "$net" "$label" "$pub")
+docker pause "$host-frozen" >/dev/null
+closed=
+for p in $(seq 47000 47200); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then closed=$p; break; fi
+done
+ls50_runs=()
+for kind in closed paused; do
+  store50=$work/store50-$kind
+  mkdir -p "$store50/machines"
+  for i in $(seq -w 1 50); do
+    name=m$i
+    cp -r "$MACHINE_STORAGE_PATH/machines/n1" "$store50/machines/$name"
+    filter='.Name = $n | .Driver.MachineName = $n'
+    if [ "$i" -gt 40 ]; then
+      filter+=' | del(.MachineEndpoint) | .Driver.IPAddress = $ip | .Driver.SSHPort = $port | .Driver.EnginePort = $port'
+    fi
+    addr=127.0.0.1 port=$closed
+    [ "$kind" = paused ] && addr=$frozen_ip port=22
+    jq --arg n "$name" --arg ip "$addr" --argjson port "$port" "$filter" \
+      "$MACHINE_STORAGE_PATH/machines/n1/config.json" > "$store50/machines/$name/config.json"
+  done
+  ls50_runs+=(-n "ls --timeout 2: 40 up, 10 $kind" "$bin -s $store50 ls --timeout 2")
+  if [ -n "$base" ]; then
+    ls50_runs+=(-n "base: ls --timeout 2: 40 up, 10 $kind" "$base -s $store50 ls --timeout 2")
+  fi
+done
+hyperfine --style basic --warmup 1 --runs 10 --export-markdown "$root/bin/bench-ls50.md" "${ls50_runs[@]}"
+docker unpause "$host-frozen" >/dev/null
+
 # A three-node swarm (init, manager join, worker join), built from scratch
 # each run; the prepare step removes it again.
 ips=()
-for h in "${hosts[@]:1}"; do
+for h in "${hosts[@]:1:3}"; do
   ips+=("$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$h" "$net" "$label" "$pub")")
 done
 gen="-d generic --generic-ssh-key $work/id_ed25519 --generic-ip-address"

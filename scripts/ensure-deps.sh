@@ -7,6 +7,8 @@ need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
+# bench.sh writes machine configs with jq.
+command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 # scp --delta runs rsync on both sides; mount runs sshfs (FUSE).
 command -v rsync >/dev/null 2>&1 || need+=(rsync)

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine"
@@ -34,33 +36,51 @@ func golden(t *testing.T, name string, got []byte) {
 
 func TestRenderLS(t *testing.T) {
 	statuses := []libmachine.Status{
-		{Name: "n1", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.5:2376", DockerVersion: "v27.3.1", Labels: []string{"env=prod"}},
-		{Name: "n2", DriverName: "generic", State: drivers.Stopped},
+		{Name: "n1", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.5:2376", DockerVersion: "v27.3.1", Labels: []string{"env=prod"}, ResponseTime: 41 * time.Millisecond},
+		{Name: "n2", DriverName: "generic", State: drivers.Stopped, ResponseTime: 2 * time.Millisecond},
 		{Name: "broken", State: drivers.Error, Error: `machine "broken": config.json is corrupt`},
-		{Name: "swarm01", DriverName: "azure", State: drivers.Running, URL: "tcp://10.0.0.6:2376", DockerVersion: "Unknown", Error: "docker at 10.0.0.6:2376: connection refused", Cluster: "swarm01"},
-		{Name: "swarm02", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.7:2376", Swarm: "swarm01: worker", DockerVersion: "v27.3.1", Cluster: "swarm01", Labels: []string{"env=dev"}},
+		{Name: "swarm01", DriverName: "azure", State: drivers.Running, URL: "tcp://10.0.0.6:2376", DockerVersion: "Unknown", Error: "docker at 10.0.0.6:2376: connection refused", Cluster: "swarm01", ResponseTime: 3 * time.Second},
+		{Name: "swarm02", DriverName: "generic", State: drivers.Running, URL: "tcp://10.0.0.7:2376", Swarm: "swarm01: manager", DockerVersion: "v27.3.1", Cluster: "swarm01", Labels: []string{"env=dev"}, Manager: true, ResponseTime: 95 * time.Millisecond},
+		{Name: "slow", DriverName: "generic", State: drivers.Timeout, URL: "tcp://10.0.0.8:2376", DockerVersion: "Unknown", Error: "context deadline exceeded", ResponseTime: 3 * time.Second},
 	}
 	tests := []struct {
 		name       string
 		dockerHost string
 		filters    []string
+		format     string
 		golden     string
 	}{
-		{"all", "", nil, "ls.golden"},
-		{"active", "tcp://10.0.0.5:2376", nil, "ls-active.golden"},
-		{"filtered", "", []string{"state=running", "driver=generic"}, "ls-filtered.golden"},
-		{"by swarm", "", []string{"swarm=swarm01"}, "ls-swarm.golden"},
-		{"by label", "", []string{"label=env=prod", "label=env=dev"}, "ls-label.golden"},
-		{"by name, case-insensitive", "", []string{"name=N2"}, "ls-name.golden"},
+		{"all", "", nil, "", "ls.golden"},
+		{"active", "tcp://10.0.0.5:2376", nil, "", "ls-active.golden"},
+		{"filtered", "", []string{"state=running", "driver=generic"}, "", "ls-filtered.golden"},
+		{"by swarm, case-insensitive", "", []string{"swarm=SWARM01"}, "", "ls-swarm.golden"},
+		{"by label", "", []string{"label=env=prod", "label=env=DEV"}, "", "ls-label.golden"},
+		{"by label key", "", []string{"label=env"}, "", "ls-label.golden"},
+		{"by name, a regular expression", "", []string{"name=^n[0-9]$"}, "", "ls-name.golden"},
+		{"by state timeout", "", []string{"state=Timeout"}, "", "ls-timeout.golden"},
+		{"table format", "", nil, `table {{.Name}}\t{{.State}}\t{{.ResponseTime}}`, "ls-format-table.golden"},
+		{"active fields", "tcp://10.0.0.7:2376", nil, "{{.Name}} {{.Active}} {{.ActiveHost}} {{.ActiveSwarm}}", "ls-format-active.golden"},
+		{"a machine that timed out is not active", "tcp://10.0.0.8:2376", nil, "{{.Name}} {{.Active}} {{.ActiveHost}}", "ls-format-inactive.golden"},
+		{"plain format with escapes", "", []string{"driver=generic"}, `{{.Name}}\n\t{{.DriverName}}`, "ls-format-plain.golden"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := parseFilters(tc.filters)
+			f, err := libmachine.ParseFilter(tc.filters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kept []libmachine.Status
+			for _, s := range statuses {
+				if f.Match(s) {
+					kept = append(kept, s)
+				}
+			}
+			format, err := parseLSFormat(tc.format)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			if err := renderLS(&buf, lsRows(statuses, tc.dockerHost, f)); err != nil {
+			if err := format.render(&buf, lsRows(kept, tc.dockerHost)); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tc.golden, buf.Bytes())
@@ -68,10 +88,10 @@ func TestRenderLS(t *testing.T) {
 	}
 }
 
-func TestParseFiltersErrors(t *testing.T) {
-	for _, f := range []string{"name", "color=red", "=x", "label="} {
-		if _, err := parseFilters([]string{f}); err == nil {
-			t.Errorf("parseFilters(%q): no error", f)
+func TestParseLSFormatErrors(t *testing.T) {
+	for _, f := range []string{"{{.Name", "{{.Nope}}", "table {{.Nope}}", "{{.Name}} {{.State.Bogus}}"} {
+		if _, err := parseLSFormat(f); err == nil || !strings.HasPrefix(err.Error(), "--format: ") {
+			t.Errorf("parseLSFormat(%q): error %v, want one about --format", f, err)
 		}
 	}
 }

@@ -1,0 +1,58 @@
+package libmachine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/standin"
+)
+
+// TestPluginsStartIndependently: while one driver's plugin hangs in its
+// start, another driver's answer comes, and a second caller of the hung
+// driver gives up with its own context.
+func TestPluginsStartIndependently(t *testing.T) {
+	dir := standin.HungDriverDir(t)
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	p := &Plugins{}
+	t.Cleanup(p.Close)
+	hungCtx, cancel := context.WithCancel(t.Context())
+	hungDone := make(chan error, 1)
+	go func() {
+		_, err := p.Driver(hungCtx, standin.HungDriver, nil)
+		hungDone <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-hungDone
+	})
+	// Wait until the hung plugin's process runs: its start is under way.
+	wait, cancelWait := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancelWait()
+	if err := retry.Poll(wait, 10*time.Millisecond, 100*time.Millisecond, func(context.Context) error {
+		_, err := os.Stat(filepath.Join(dir, standin.HungStarted))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := p.Driver(t.Context(), "nosuch", nil)
+	if !errors.Is(err, drivers.ErrNotFound) {
+		t.Errorf("driver nosuch: %v, want not found", err)
+	}
+	ctx, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	if _, err := p.Driver(ctx, standin.HungDriver, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("second caller of the hung driver, context canceled: %v", err)
+	}
+	select {
+	case err := <-hungDone:
+		t.Fatalf("the hung driver's start ended (%v) before the others answered: the test proves nothing", err)
+	default:
+	}
+}
