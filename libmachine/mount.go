@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+
+	"github.com/machine-cli/machine/sshclient"
 )
 
 // ErrNoSSHFS is wrapped by Mount's error when sshfs is not installed.
@@ -56,7 +58,7 @@ func (c *Client) Mount(ctx context.Context, src Location, dir string) error {
 	if err != nil {
 		return fmt.Errorf("mount: %w", err)
 	}
-	args := append(o.Options(), "-o", "BatchMode=yes", o.Remote(src.Path), dir)
+	args := SSHFSArgs(o, src.Path, dir)
 	c.debugf("mount: sshfs %s", strings.Join(args, " "))
 	// sshfs's ssh outlives sshfs's return and keeps its stderr: a file,
 	// not a pipe that Wait would wait on.
@@ -72,6 +74,12 @@ func (c *Client) Mount(ctx context.Context, src Location, dir string) error {
 		return fmt.Errorf("mount %s on %s: sshfs failed: %s", src, dir, toolMessage(errFile.Name(), err))
 	}
 	return nil
+}
+
+// SSHFSArgs returns sshfs's arguments (without the program's name) to
+// mount path of the machine o reaches on dir, never prompting.
+func SSHFSArgs(o sshclient.OpenSSH, path, dir string) []string {
+	return append(o.Options(), "-o", "BatchMode=yes", o.Remote(path), dir)
 }
 
 // Unmount unmounts what is mounted on dir with fusermount3 -u, fusermount
@@ -137,4 +145,3 @@ func toolMessage(path string, err error) string {
 	}
 	return msg
 }
-

@@ -97,8 +97,8 @@ func (c *copier) dir(srcPath string, info fs.FileInfo, target string, depth int)
 	if depth > maxDepth {
 		return fmt.Errorf("%s: more than %d directory levels (a symbolic link loop?)", c.src.Describe(srcPath), maxDepth)
 	}
-	if err := context.Cause(c.ctx); err != nil && c.ctx.Err() != nil {
-		return err
+	if c.ctx.Err() != nil {
+		return context.Cause(c.ctx)
 	}
 	created := false
 	switch st, err := c.dst.Stat(target); {
