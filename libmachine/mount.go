@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -71,9 +72,30 @@ func (c *Client) Mount(ctx context.Context, src Location, dir string) error {
 	cmd := exec.CommandContext(ctx, sshfs, args...)
 	cmd.Stderr = errFile
 	if err := cmd.Run(); err != nil {
+		// sshfs hides why ssh could not log in: ask ssh itself.
+		if why := sshComplaint(ctx, o); why != "" {
+			return fmt.Errorf("mount %s on %s: ssh cannot log in: %s", src, dir, why)
+		}
 		return fmt.Errorf("mount %s on %s: sshfs failed: %s", src, dir, toolMessage(errFile.Name(), err))
 	}
 	return nil
+}
+
+// sshComplaint logs in with the system's ssh and o's options, running
+// nothing, and returns the last line ssh wrote when it failed ("Host key
+// verification failed.", "Permission denied (publickey)."), or "".
+func sshComplaint(ctx context.Context, o sshclient.OpenSSH) string {
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		return ""
+	}
+	args := append(o.Options(), "-o", "BatchMode=yes", "-l", o.User, o.Host, "--", "true")
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if err == nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // SSHFSArgs returns sshfs's arguments (without the program's name) to
@@ -101,6 +123,9 @@ func Unmount(ctx context.Context, dir string) error {
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
+		if abs, aerr := filepath.Abs(dir); aerr == nil && runtime.GOOS == "linux" && !isMountPoint(abs) && !isMountPoint(realPath(abs)) {
+			return fmt.Errorf("mount -u %s: nothing is mounted there", dir)
+		}
 		msg := strings.Join(strings.Fields(strings.TrimSpace(string(out))), " ")
 		if msg == "" {
 			msg = err.Error()
@@ -108,6 +133,31 @@ func Unmount(ctx context.Context, dir string) error {
 		return fmt.Errorf("mount -u %s: %s", dir, msg)
 	}
 	return nil
+}
+
+// isMountPoint reports whether Linux's /proc/self/mountinfo lists dir (an
+// absolute path) as a mount point.
+func isMountPoint(dir string) bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return true // cannot tell: let the tool's message stand
+	}
+	unescape := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && unescape.Replace(f[4]) == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// realPath is path with its symbolic links resolved, or path when that
+// fails.
+func realPath(path string) string {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p
+	}
+	return path
 }
 
 // checkFUSE reports a missing FUSE device on Linux; elsewhere sshfs says

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine/host"
@@ -167,7 +168,8 @@ func (c *Client) openSSH(ctx context.Context, name string, ep drivers.Endpoint, 
 // SystemSSH returns the system's ssh client set up to log into machine name
 // (see OpenSSH), with args after the destination as docker-machine passed
 // them: OpenSSH options (-L 8080:localhost:80, -C, -o ...), then the remote
-// command, or only a command. The caller connects its streams and runs it.
+// command, or only a command. The caller connects its streams and runs it;
+// when ctx ends, ssh gets SIGTERM.
 func (c *Client) SystemSSH(ctx context.Context, name string, args []string) (*exec.Cmd, error) {
 	bin, err := exec.LookPath("ssh")
 	if err != nil {
@@ -177,7 +179,10 @@ func (c *Client) SystemSSH(ctx context.Context, name string, args []string) (*ex
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, SystemSSHArgs(o, args)...)
+	cmd := exec.CommandContext(ctx, bin, SystemSSHArgs(o, args)...)
+	// A cancelled command (SIGTERM or Ctrl-C to machine) ends ssh as a
+	// signal to ssh itself would.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	c.debugf("ssh: %s", strings.Join(cmd.Args, " "))
 	return cmd, nil
 }
