@@ -145,22 +145,17 @@ func (c *copier) dir(srcPath string, info fs.FileInfo, target string, depth int)
 
 // file copies regular file srcPath to target through a temporary file next
 // to it.
-func (c *copier) file(srcPath string, info fs.FileInfo, target string) (err error) {
+func (c *copier) file(srcPath string, info fs.FileInfo, target string) error {
 	r, err := c.src.Open(srcPath)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.src.Describe(srcPath), err)
 	}
 	defer r.Close()
-	w, tmp, err := c.dst.CreateNear(target)
+	w, err := c.dst.CreateTemp(target)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.dst.Describe(target), err)
 	}
-	defer func() {
-		if err != nil {
-			_ = w.Close()
-			_ = c.dst.Remove(tmp)
-		}
-	}()
+	defer w.Discard()
 	report := func(int64) {}
 	if c.opts.Progress != nil {
 		report = func(done int64) { c.opts.Progress(Progress{Path: srcPath, Size: info.Size(), Done: done}) }
@@ -169,13 +164,7 @@ func (c *copier) file(srcPath string, info fs.FileInfo, target string) (err erro
 	if err := copyData(c.ctx, w, r, report); err != nil {
 		return fmt.Errorf("copy %s to %s: %w", c.src.Describe(srcPath), c.dst.Describe(target), err)
 	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("%s: %w", c.dst.Describe(target), err)
-	}
-	if err := c.dst.Chmod(tmp, info.Mode().Perm()); err != nil {
-		return fmt.Errorf("%s: %w", c.dst.Describe(target), err)
-	}
-	if err := c.dst.Rename(tmp, target); err != nil {
+	if err := w.Commit(info.Mode().Perm()); err != nil {
 		return fmt.Errorf("%s: %w", c.dst.Describe(target), err)
 	}
 	return nil

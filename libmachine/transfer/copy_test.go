@@ -228,3 +228,51 @@ func TestCopySFTP(t *testing.T) {
 		t.Errorf("missing remote file: %v, want not exist naming m1:path", err)
 	}
 }
+
+// TestSFTPTempPrivate: over SFTP, a file being written sits in a directory
+// only its owner can enter (SFTP creates files with the server's umask), and
+// Discard leaves nothing behind.
+func TestSFTPTempPrivate(t *testing.T) {
+	remote := sftpFS(t)
+	dir := t.TempDir()
+	w, err := remote.CreateTemp(filepath.Join(dir, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || !entries[0].IsDir() {
+		t.Fatalf("while writing, %s holds %v; want one directory", dir, entries)
+	}
+	if info, _ := entries[0].Info(); info.Mode().Perm() != 0o700 {
+		t.Errorf("temporary directory mode %v, want 0700", info.Mode().Perm())
+	}
+	w.Discard()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("after Discard, %s holds %v", dir, entries)
+	}
+	w, err = remote.CreateTemp(filepath.Join(dir, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("s3cret")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, dir); !slices.Equal(got, []string{". " + mustMode(t, dir), "secret -rw------- s3cret"}) {
+		t.Errorf("after Commit: %q", got)
+	}
+}
+
+func mustMode(t *testing.T, p string) string {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().String()
+}

@@ -27,12 +27,9 @@ type FS interface {
 	// described as links (Stat resolves them).
 	ReadDir(name string) ([]fs.FileInfo, error)
 	Open(name string) (io.ReadCloser, error)
-	// CreateNear creates a new, empty file in the directory of target,
-	// under a name of its own, and returns it and its name.
-	CreateNear(target string) (io.WriteCloser, string, error)
-	// Rename moves oldname to newname, replacing newname.
-	Rename(oldname, newname string) error
-	Remove(name string) error
+	// CreateTemp creates a new file that only its owner can read, in the
+	// directory of target, to become target on Commit.
+	CreateTemp(target string) (TempFile, error)
 	Mkdir(name string, perm fs.FileMode) error
 	Chmod(name string, perm fs.FileMode) error
 	// Abs makes name absolute (and clean).
@@ -41,7 +38,17 @@ type FS interface {
 	Base(name string) string
 }
 
-// tempName is the name CreateNear gives a file being written for base.
+// TempFile is a file being written, to replace its target once complete.
+type TempFile interface {
+	io.Writer
+	// Commit closes the file, gives it perm and renames it to its target,
+	// replacing what was there.
+	Commit(perm fs.FileMode) error
+	// Discard closes and removes the file, unless committed.
+	Discard()
+}
+
+// tempName is the name CreateTemp gives what it makes for base.
 func tempName(base string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -77,21 +84,44 @@ func (Local) ReadDir(name string) ([]fs.FileInfo, error) {
 // Open is os.Open.
 func (Local) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
 
-// CreateNear creates a hidden file (0600) next to target.
-func (Local) CreateNear(target string) (io.WriteCloser, string, error) {
+// CreateTemp creates a hidden file (0600) next to target.
+func (Local) CreateTemp(target string) (TempFile, error) {
 	name := filepath.Join(filepath.Dir(target), tempName(filepath.Base(target)))
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	return f, name, nil
+	return &localTemp{File: f, target: target}, nil
 }
 
-// Rename is os.Rename.
-func (Local) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
+type localTemp struct {
+	*os.File
+	target string
+	done   bool
+}
 
-// Remove is os.Remove.
-func (Local) Remove(name string) error { return os.Remove(name) }
+func (t *localTemp) Commit(perm fs.FileMode) error {
+	t.done = true
+	err := t.File.Close()
+	if err == nil {
+		err = os.Chmod(t.Name(), perm)
+	}
+	if err == nil {
+		err = os.Rename(t.Name(), t.target)
+	}
+	if err != nil {
+		_ = os.Remove(t.Name())
+	}
+	return err
+}
+
+func (t *localTemp) Discard() {
+	if !t.done {
+		t.done = true
+		_ = t.File.Close()
+		_ = os.Remove(t.Name())
+	}
+}
 
 // Mkdir is os.Mkdir.
 func (Local) Mkdir(name string, perm fs.FileMode) error { return os.Mkdir(name, perm) }
@@ -127,31 +157,72 @@ func (s SFTP) ReadDir(name string) ([]fs.FileInfo, error) { return s.Client.Read
 // Open opens name for reading.
 func (s SFTP) Open(name string) (io.ReadCloser, error) { return s.Client.Open(name) }
 
-// CreateNear creates a hidden file next to target; it is an *sftp.File,
-// whose ReadFromWithConcurrency Copy uses.
-func (s SFTP) CreateNear(target string) (io.WriteCloser, string, error) {
-	name := path.Join(path.Dir(target), tempName(path.Base(target)))
+// CreateTemp creates the file in a hidden directory of its own (0700)
+// next to target: SFTP creates files with the server's umask, which would
+// let others open the file before its mode is set; nobody else can enter
+// the directory. The file is an *sftp.File, whose ReadFromWithConcurrency
+// Copy uses.
+func (s SFTP) CreateTemp(target string) (TempFile, error) {
+	dir := path.Join(path.Dir(target), tempName(path.Base(target)))
+	if err := s.Client.Mkdir(dir); err != nil {
+		return nil, err
+	}
+	if err := s.Client.Chmod(dir, 0o700); err != nil {
+		_ = s.Client.RemoveDirectory(dir)
+		return nil, err
+	}
+	name := path.Join(dir, "file")
 	f, err := s.Client.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
-		return nil, "", err
+		_ = s.Client.RemoveDirectory(dir)
+		return nil, err
 	}
-	return f, name, nil
+	return &sftpTemp{File: f, c: s.Client, dir: dir, target: target}, nil
 }
 
-// Rename replaces newname with OpenSSH's posix-rename extension, or by
-// removing newname first on servers without it.
-func (s SFTP) Rename(oldname, newname string) error {
-	if _, ok := s.Client.HasExtension("posix-rename@openssh.com"); ok {
-		return s.Client.PosixRename(oldname, newname)
+type sftpTemp struct {
+	*sftp.File
+	c           *sftp.Client
+	dir, target string
+	done        bool
+}
+
+func (t *sftpTemp) Commit(perm fs.FileMode) error {
+	t.done = true
+	err := t.File.Close()
+	if err == nil {
+		err = t.c.Chmod(t.Name(), perm)
 	}
-	if err := s.Client.Remove(newname); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err == nil {
+		err = t.rename()
+	}
+	if err != nil {
+		_ = t.c.Remove(t.Name())
+	}
+	_ = t.c.RemoveDirectory(t.dir)
+	return err
+}
+
+// rename replaces the target with OpenSSH's posix-rename extension, or by
+// removing the target first on servers without it.
+func (t *sftpTemp) rename() error {
+	if _, ok := t.c.HasExtension("posix-rename@openssh.com"); ok {
+		return t.c.PosixRename(t.Name(), t.target)
+	}
+	if err := t.c.Remove(t.target); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return s.Client.Rename(oldname, newname)
+	return t.c.Rename(t.Name(), t.target)
 }
 
-// Remove removes a file or an empty directory.
-func (s SFTP) Remove(name string) error { return s.Client.Remove(name) }
+func (t *sftpTemp) Discard() {
+	if !t.done {
+		t.done = true
+		_ = t.File.Close()
+		_ = t.c.Remove(t.Name())
+		_ = t.c.RemoveDirectory(t.dir)
+	}
+}
 
 // Mkdir makes a directory and sets its permissions.
 func (s SFTP) Mkdir(name string, perm fs.FileMode) error {
