@@ -280,6 +280,7 @@ func TestFiles(t *testing.T) {
 			{"directory without -r, delta", "is a directory (copy it with -r)", []string{"scp", "-d", "n1:/tmp/copied", dir}},
 			{"delta between machines", "rsync cannot copy from one machine to another", []string{"scp", "-d", "n1:/tmp/big.bin", "n2:/tmp/x"}},
 			{"one argument", "scp takes a source and a destination", []string{"scp", big}},
+			{"empty local path", "scp: a local path is empty", []string{"scp", "", "n1:/tmp/x"}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -361,6 +362,7 @@ func filesMountSSH(t *testing.T, m *machineCLI, h *testHost) {
 		m.fails(t, `machine "nosuch" does not exist`, "mount", "nosuch:/srv/data", dir)
 		m.fails(t, "mount point "+filepath.Join(dir, "none")+": no such file or directory: create the directory first", "mount", "n1:/srv/data", filepath.Join(dir, "none"))
 		m.fails(t, "mount -u "+dir+": nothing is mounted there", "mount", "-u", dir)
+		m.fails(t, "mount takes [machine:]PATH and an optional mount point, got 0 arguments", "mount")
 		// No FUSE device: the binary runs in a mount namespace of its own
 		// where /dev is an empty tmpfs.
 		cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -379,6 +381,8 @@ func filesMountSSH(t *testing.T, m *machineCLI, h *testHost) {
 		if r.Stdout != "foo\n" {
 			t.Errorf("ssh n1 -C echo foo: %q", r.Stdout)
 		}
+		m.fails(t, `machine "nosuch" does not exist`, "ssh", "nosuch", "-C", "true")
+		m.withEnv("PATH="+env.binDir).fails(t, "the system's ssh client (OpenSSH) is not installed: install it", "ssh", "n1", "-C", "true")
 		r = m.run(t, "ssh", "n1", "-o", "LogLevel=ERROR", "--", "echo hi; exit 7")
 		if r.Code != 7 || r.Stdout != "hi\n" {
 			t.Errorf("ssh n1 -o ... -- 'echo hi; exit 7': exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
