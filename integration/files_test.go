@@ -184,6 +184,12 @@ func TestFiles(t *testing.T) {
 		if st, _ := os.Stat(dst); st.Mode().Perm() != 0o604 {
 			t.Errorf("mode %v, want 0604", st.Mode().Perm())
 		}
+		// As a user named before the machine (user@machine:path).
+		as := filepath.Join(t.TempDir(), "as-root")
+		m.ok(t, "scp", "root@n1:/tmp/with:colon", as)
+		if data, err := os.ReadFile(as); err != nil || string(data) != "made on n1\n" {
+			t.Errorf("%s = %q, %v", as, data, err)
+		}
 	})
 	t.Run("machine to machine", func(t *testing.T) {
 		r := m.ok(t, "scp", "n1:/tmp/big.bin", "n2:/tmp/from-n1.bin")
@@ -192,6 +198,11 @@ func TestFiles(t *testing.T) {
 		}
 		if r.Stdout != "" || !strings.Contains(r.Stderr, "/tmp/big.bin  100%") {
 			t.Errorf("stdout %q, stderr %q", r.Stdout, r.Stderr)
+		}
+		// Within one machine, on one connection.
+		m.ok(t, "scp", "-q", "n1:/tmp/big.bin", "n1:/tmp/same.bin")
+		if got := remoteSHA256(t, hA, "/tmp/same.bin"); got != bigSum {
+			t.Errorf("n1:/tmp/same.bin sha256 %s, want %s", got, bigSum)
 		}
 		// Nothing is left next to the file (the temporary name was renamed).
 		if got := strings.TrimSpace(hB.exec(t, "ls -a /tmp | grep machine- || true")); got != "" {

@@ -135,11 +135,11 @@ type copySide struct {
 	loc  Location
 	path string // loc.Path, "." for a machine's login directory
 	fs   transfer.FS
-	// ssh is the connection to the machine (nil when local); shared is
-	// set when it belongs to the other side.
-	ssh    *sshclient.Client
-	shared bool
-	close  func()
+	// ssh is the connection to the machine (nil when local).
+	ssh *sshclient.Client
+	// close ends what side opened (nothing when it shares the other
+	// side's connection).
+	close func()
 }
 
 // side opens loc: the local file system, or an SFTP session on the
@@ -153,7 +153,7 @@ func (c *Client) side(ctx context.Context, loc Location, other *copySide) (*copy
 		s.path = "."
 	}
 	if other != nil && other.loc.Machine == loc.Machine && other.loc.User == loc.User {
-		s.fs, s.ssh, s.shared = other.fs, other.ssh, true
+		s.fs, s.ssh = other.fs, other.ssh
 		return s, nil
 	}
 	_, ep, err := c.Endpoint(ctx, loc.Machine)
