@@ -458,7 +458,7 @@ func filesMountSSH(t *testing.T, m *machineCLI, h *testHost) {
 		keep("id_ed25519")
 		_, other, _ := ed25519.GenerateKey(rand.Reader)
 		block, _ := ssh.MarshalPrivateKey(other, "")
-		if err := os.WriteFile(filepath.Join(machineDir, "id_ed25519"), pemEncode(block), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(machineDir, "id_ed25519"), pem.EncodeToMemory(block), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		r := m.run(t, "ssh", "n1", "-o", "BatchMode=yes", "true")
@@ -500,5 +500,3 @@ func mounted(t *testing.T, dir string) bool {
 	}
 	return false
 }
-
-func pemEncode(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
