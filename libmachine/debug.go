@@ -75,3 +75,10 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
 }
+
+// debugf writes one line of detail for --debug, when c.Debug is set.
+func (c *Client) debugf(format string, args ...any) {
+	if c.Debug != nil {
+		fmt.Fprintf(c.Debug, format+"\n", args...)
+	}
+}

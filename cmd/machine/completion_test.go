@@ -69,10 +69,10 @@ func TestCompletionWords(t *testing.T) {
 		words []string
 		want  string // space-separated
 	}{
-		{"commands", []string{""}, "active completion create config env inspect ip kill ls provision regenerate-certs restart rm ssh start status stop swarm upgrade url use version"},
+		{"commands", []string{""}, "active completion create config env inspect ip kill ls mount provision regenerate-certs restart rm scp ssh start status stop swarm upgrade url use version"},
 		{"a command by prefix", []string{"st"}, "start status stop"},
 		{"a whole command name typed", []string{"ls"}, "ls"},
-		{"global flags", []string{"--"}, "--storage-path --debug --github-api-token --bugsnag-api-token --tls-ca-cert --tls-ca-key --tls-client-cert --tls-client-key --help --version"},
+		{"global flags", []string{"--"}, "--storage-path --debug --native-ssh --github-api-token --bugsnag-api-token --tls-ca-cert --tls-ca-key --tls-client-cert --tls-client-key --help --version"},
 		{"a global flag by prefix", []string{"--st"}, "--storage-path"},
 		{"machine names", []string{"status", ""}, "n1 web2"},
 		{"a machine name by prefix", []string{"status", "w"}, "web2"},

@@ -167,9 +167,8 @@ func newApp(env *cliEnv) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "storage-path", Aliases: []string{"s"}, Usage: "configures storage path", EnvVars: []string{"MACHINE_STORAGE_PATH"}},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "enable debug mode", EnvVars: []string{"MACHINE_DEBUG"}},
-			// docker-machine's switch to its Go SSH client, which is the only
-			// client machine has: accepted so that scripts keep working.
-			&cli.BoolFlag{Name: "native-ssh", Hidden: true, EnvVars: []string{"MACHINE_NATIVE_SSH"}},
+			&cli.BoolFlag{Name: "native-ssh", Value: true, EnvVars: []string{"MACHINE_NATIVE_SSH"},
+				Usage: "use machine's own SSH client for the ssh command; false runs the system's ssh instead (with the machine's key, port and recorded host key, so ~/.ssh/config applies), as ssh does whenever OpenSSH options follow the machine's name"},
 			// docker-machine's tokens for its GitHub release look-ups and its
 			// crash reports, neither of which machine makes: accepted so that
 			// scripts keep working.
@@ -186,10 +185,12 @@ func newApp(env *cliEnv) *cli.App {
 			ipCommand(env),
 			killCommand(env),
 			lsCommand(env),
+			mountCommand(env),
 			provisionCommand(env),
 			regenerateCertsCommand(env),
 			restartCommand(env),
 			rmCommand(env),
+			scpCommand(env),
 			sshCommand(env),
 			startCommand(env),
 			statusCommand(env),

@@ -39,6 +39,10 @@ const (
 	ConfigFile = "config.json"
 	// KnownHostsFile is a machine's SSH known_hosts file.
 	KnownHostsFile = "known_hosts"
+	// OpenSSHKnownHostsFile is a machine's known_hosts file for the system's
+	// OpenSSH client: KnownHostsFile's keys for the machine's address,
+	// recorded under the machine's name (see sshclient.OpenSSH).
+	OpenSSHKnownHostsFile = "known_hosts.openssh"
 	// SSHKeyFile is a machine's RSA SSH private key (the public key is
 	// SSHKeyFile + ".pub").
 	SSHKeyFile = "id_rsa"

@@ -1,6 +1,7 @@
 // Package sshtest runs a real SSH server on 127.0.0.1 for tests: it accepts
 // one client key and runs the commands it is sent with /bin/sh -c on the
-// local machine, with a PTY when the client asks for one.
+// local machine, with a PTY when the client asks for one, and serves the
+// sftp subsystem (github.com/pkg/sftp's server) on the local file system.
 package sshtest
 
 import (
@@ -19,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
+	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -324,6 +326,28 @@ func (s *Server) handle(ss *session, req *ssh.Request, exited chan<- int) {
 			return
 		}
 		reply(true)
+	case "subsystem":
+		var sub struct{ Name string }
+		if ssh.Unmarshal(req.Payload, &sub) != nil || sub.Name != "sftp" {
+			reply(false)
+			return
+		}
+		srv, err := sftp.NewServer(ss.ch)
+		if err != nil {
+			reply(false)
+			return
+		}
+		s.mu.Lock()
+		s.cmds = append(s.cmds, "subsystem sftp")
+		s.mu.Unlock()
+		reply(true)
+		go func() {
+			status := 0
+			if err := srv.Serve(); err != nil && !errors.Is(err, io.EOF) {
+				status = 1
+			}
+			exited <- status
+		}()
 	default:
 		reply(false)
 	}
