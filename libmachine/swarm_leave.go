@@ -4,11 +4,13 @@ package libmachine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
+	"github.com/machine-cli/machine/internal/retry"
 )
 
 // updateNode changes a node's spec through a manager.
@@ -115,17 +117,15 @@ func (c *Client) SwarmLeave(ctx context.Context, m *Machine, force bool) error {
 func waitDemoted(ctx context.Context, api *client.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	delay := 100 * time.Millisecond
-	for {
+	err := retry.Poll(ctx, 100*time.Millisecond, time.Second, func(ctx context.Context) error {
 		info, err := api.Info(ctx)
-		if err == nil && !info.Swarm.ControlAvailable {
-			return nil
+		if err == nil && info.Swarm.ControlAvailable {
+			return errors.New("still a manager")
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("still a manager: %w", ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, time.Second)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("wait until demoted: %w", err)
 	}
+	return nil
 }
