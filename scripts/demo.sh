@@ -28,6 +28,8 @@ done
 ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519"
 ip=$(bash "$root/integration/testhost/run.sh" machine-testhost:docker-v2 "$host" "$net" "$label" "$(cat "$work/id_ed25519.pub")")
 export MACHINE_STORAGE_PATH=$work/store
+# The demo's docker contexts go to a config of its own, not ~/.docker.
+export DOCKER_CONFIG=$work/docker-config
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
 step machine create -d generic --generic-ip-address "$ip" --generic-ssh-key "$work/id_ed25519" n1
@@ -39,10 +41,18 @@ step docker version
 docker version
 step machine ssh n1 uptime
 "$bin" ssh n1 uptime
+step machine status n1
+"$bin" status n1
+step 'eval $(machine env -u); machine use n1; docker version --format {{.Server.Version}}'
+eval "$("$bin" env -u)"
+"$bin" use n1
+docker version --format '{{.Server.Version}}'
+"$bin" use -u
+step machine scp demo.txt n1:/tmp/demo.txt
+echo "hello from $(hostname)" > "$work/demo.txt"
+(cd "$work" && "$bin" scp demo.txt n1:/tmp/demo.txt)
+"$bin" ssh n1 cat /tmp/demo.txt
 step machine ls
 "$bin" ls
-step 'eval $(machine env -u)'
-"$bin" env -u
-eval "$("$bin" env -u)"
 step machine rm -y n1
 "$bin" rm -y n1
