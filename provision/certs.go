@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/machine-cli/machine/libmachine/host"
@@ -30,32 +29,14 @@ var certsProbe = section("uid") + "\nid -u\n" +
 // which puts the earlier certificates back and restarts dockerd on them, or
 // DiscardBackup. Errors are *StepError.
 func InstallCerts(ctx context.Context, c Runner, opts Options) error {
-	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
-	if p.engine == nil {
-		p.engine = &host.EngineOptions{}
-	}
-	p.opts.EnginePort = enginePort(opts)
-	if p.log == nil {
-		p.log = io.Discard
-	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	p := newRun(c, opts)
+	return p.runSteps(ctx, "", []step{
 		{"check options", p.checkCerts},
 		{"detect docker", p.detectDocker},
 		{"back up", p.backup},
 		{"write certificates", p.writeCerts},
 		{"start docker", p.startDocker},
-	}
-	backedUp := false
-	for _, s := range steps {
-		if err := s.fn(ctx); err != nil {
-			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
-		}
-		backedUp = backedUp || s.name == "back up"
-	}
-	return nil
+	})
 }
 
 // checkCerts checks the options InstallCerts uses.

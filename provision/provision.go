@@ -101,18 +101,8 @@ func (e *StepError) Unwrap() error { return e.Err }
 // docker.socket) on the host: the caller ends a provisioning with Restore
 // (to undo it) or DiscardBackup (to keep it). Errors are *StepError.
 func Provision(ctx context.Context, c Runner, opts Options) error {
-	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
-	if p.engine == nil {
-		p.engine = &host.EngineOptions{}
-	}
-	p.opts.EnginePort = enginePort(opts)
-	if p.log == nil {
-		p.log = io.Discard
-	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	p := newRun(c, opts)
+	return p.runSteps(ctx, "", []step{
 		{"check options", p.check},
 		{"detect os", p.detect},
 		// Docker is installed before the backup: a rollback leaves it
@@ -123,11 +113,38 @@ func Provision(ctx context.Context, c Runner, opts Options) error {
 		{"write certificates", p.writeCerts},
 		{"configure docker", p.configureDocker},
 		{"start docker", p.startDocker},
+	})
+}
+
+// newRun starts a run of opts on the host c is connected to: the engine's
+// options default to none set, the engine port is resolved (enginePort)
+// and progress is discarded when opts.Log is nil.
+func newRun(c Runner, opts Options) *run {
+	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
+	if p.engine == nil {
+		p.engine = &host.EngineOptions{}
 	}
+	p.opts.EnginePort = enginePort(opts)
+	if p.log == nil {
+		p.log = io.Discard
+	}
+	return p
+}
+
+// step is one named step of a run; its name is StepError.Step.
+type step struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// runSteps runs steps in order and stops at the first that fails, whose
+// error it returns as a *StepError of op (StepError.Op), with BackedUp set
+// once a step named "back up" has succeeded.
+func (p *run) runSteps(ctx context.Context, op string, steps []step) error {
 	backedUp := false
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
-			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
+			return &StepError{Op: op, Machine: p.opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
 		}
 		backedUp = backedUp || s.name == "back up"
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -44,33 +43,22 @@ func (v Versions) Changed() bool { return v.Old != v.New }
 // are *StepError with Op "upgrade"; with install URL "none" it changes
 // nothing and returns ErrNotInstalledByMachine.
 func Upgrade(ctx context.Context, c Runner, opts Options) (Versions, error) {
-	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
-	if p.engine == nil {
-		p.engine = &host.EngineOptions{}
-	}
-	p.opts.EnginePort = enginePort(opts)
-	if p.log == nil {
-		p.log = io.Discard
-	}
+	p := newRun(c, opts)
 	u := &upgrade{run: p}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	err := p.runSteps(ctx, "upgrade", []step{
 		{"check options", u.check},
 		{"detect os", p.detect},
 		{"read version", u.readOld},
 		{"upgrade docker", u.upgrade},
 		{"read version", u.readNew},
 		{"start docker", u.start},
+	})
+	var se *StepError
+	if errors.As(err, &se) && errors.Is(se.Err, ErrNotInstalledByMachine) {
+		return Versions{}, se.Err
 	}
-	for _, s := range steps {
-		if err := s.fn(ctx); err != nil {
-			if errors.Is(err, ErrNotInstalledByMachine) {
-				return Versions{}, err
-			}
-			return Versions{}, &StepError{Op: "upgrade", Machine: opts.MachineName, Step: s.name, Err: err}
-		}
+	if err != nil {
+		return Versions{}, err
 	}
 	return u.versions, nil
 }
