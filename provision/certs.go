@@ -2,7 +2,6 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -41,19 +40,7 @@ func InstallCerts(ctx context.Context, c Runner, opts Options) error {
 
 // checkCerts checks the options InstallCerts uses.
 func (p *run) checkCerts(context.Context) error {
-	if p.r == nil {
-		return errors.New("no connection to the host")
-	}
-	if err := host.ValidateName(p.opts.MachineName); err != nil {
-		return err
-	}
-	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {
-		return errors.New("the CA certificate, server certificate and server key are required")
-	}
-	if p.opts.WaitTLS == nil {
-		return errors.New("WaitTLS is required")
-	}
-	return nil
+	return p.checkOptions(host.ValidateName, true)
 }
 
 // detectDocker learns the login user and Docker's units, and checks that

@@ -180,18 +180,29 @@ func (p *run) logf(format string, args ...any) {
 	fmt.Fprintf(p.log, format+"\n", args...)
 }
 
-func (p *run) check(context.Context) error {
+// checkOptions checks what every run needs of its options: a connection,
+// a machine name that validName accepts, the server's certificates when
+// certs, and WaitTLS.
+func (p *run) checkOptions(validName func(string) error, certs bool) error {
 	if p.r == nil {
 		return errors.New("no connection to the host")
 	}
-	if err := host.ValidateNewName(p.opts.MachineName); err != nil {
+	if err := validName(p.opts.MachineName); err != nil {
 		return err
 	}
-	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {
+	if certs && (len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0) {
 		return errors.New("the CA certificate, server certificate and server key are required")
 	}
 	if p.opts.WaitTLS == nil {
 		return errors.New("WaitTLS is required")
+	}
+	return nil
+}
+
+// check checks the options Provision uses.
+func (p *run) check(context.Context) error {
+	if err := p.checkOptions(host.ValidateNewName, true); err != nil {
+		return err
 	}
 	if err := checkInstallURL(p.engine.InstallURL); err != nil {
 		return err

@@ -75,15 +75,10 @@ type upgrade struct {
 	before daemon
 }
 
+// check checks the options Upgrade uses.
 func (u *upgrade) check(context.Context) error {
-	if u.r == nil {
-		return errors.New("no connection to the host")
-	}
-	if err := host.ValidateName(u.opts.MachineName); err != nil {
+	if err := u.checkOptions(host.ValidateName, false); err != nil {
 		return err
-	}
-	if u.opts.WaitTLS == nil {
-		return errors.New("WaitTLS is required")
 	}
 	if u.engine.InstallURL == "none" {
 		return ErrNotInstalledByMachine
