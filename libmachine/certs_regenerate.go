@@ -102,15 +102,11 @@ func (c *Client) RegenerateCerts(ctx context.Context, name string) (err error) {
 			err = fmt.Errorf("regenerate-certs %s: %w", name, err)
 		}
 	}()
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return err
-	}
 	ap, err := c.machineAuth(m.Host)
 	if err != nil {
 		return err

@@ -19,15 +19,11 @@ import (
 // create does, but the machine stays in the store. Swarm membership is
 // kept: dockerd keeps its state across a restart.
 func (c *Client) Provision(ctx context.Context, name string) error {
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return fmt.Errorf("provision %s: %w", name, err)
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return fmt.Errorf("provision %s: %w", name, err)
-	}
 	if _, err := os.Stat(c.Store.MachinePath(name, store.ProvisioningFile)); err == nil {
 		return fmt.Errorf("provision %s: its create did not finish; remove it with `machine rm %s` (which puts the host back) and create it again", name, name)
 	}
