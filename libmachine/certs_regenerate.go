@@ -2,7 +2,6 @@ package libmachine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,15 +157,7 @@ func (c *Client) RegenerateCerts(ctx context.Context, name string) (err error) {
 		Log: c.Log,
 	})
 	if err != nil {
-		var se *provision.StepError
-		if errors.As(err, &se) && se.BackedUp {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-			defer cancel()
-			c.logf("Putting back the certificates %s had...", name)
-			if _, rerr := provision.Restore(rctx, r, name); rerr != nil {
-				c.logf("warning: rollback on the host: %v", rerr)
-			}
-		}
+		c.undoFailedStep(ctx, r, name, err, fmt.Sprintf("Putting back the certificates %s had...", name))
 		return err
 	}
 	mc := c.CertPaths(name)
