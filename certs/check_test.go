@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/certs/certstest"
 )
 
 func TestCheckPaths(t *testing.T) {
@@ -143,25 +145,7 @@ func TestProblem(t *testing.T) {
 
 	// A handshake's errors read the same: the server presents the cert
 	// for 172.30.0.5, the client dials it as 172.30.0.9.
-	pair, err := tls.LoadX509KeyPair(server, serverKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := certstest.HandshakeServer(t, server, serverKey)
 	for _, tc := range []struct {
 		name, ca, serverName, want string
 	}{
@@ -174,7 +158,7 @@ func TestProblem(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.ServerName = tc.serverName
-			c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+			c, err := tls.Dial("tcp", addr, cfg)
 			if err == nil {
 				c.Close()
 				t.Fatal("handshake succeeded")
