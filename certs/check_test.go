@@ -3,7 +3,6 @@ package certs
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,12 +87,7 @@ func TestProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired := filepath.Join(t.TempDir(), "expired.pem")
-	signLeaf(t, ca, caKey, ecKeyP256(t), expired, func(c *x509.Certificate) {
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		c.IPAddresses = []net.IP{net.ParseIP("172.30.0.5")}
-		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)
-	})
+	expired := expiredServerCert(t, ca, caKey, "172.30.0.5", time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC))
 	for _, tc := range []struct {
 		name         string
 		ca, cert     string
