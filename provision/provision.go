@@ -385,14 +385,23 @@ func (p *run) installDocker(ctx context.Context) error {
 		}
 		return err
 	}
+	if err := p.readDocker(ctx); err != nil {
+		return err
+	}
+	if p.docker.dockerd == "" {
+		return fmt.Errorf("dockerd not found after installing Docker from %s", from)
+	}
+	return nil
+}
+
+// readDocker learns again what the host has of Docker (dockerProbe), after
+// an install or upgrade.
+func (p *run) readDocker(ctx context.Context) error {
 	out, err := p.output(ctx, dockerProbe, false)
 	if err != nil {
 		return err
 	}
 	p.docker = parseDockerFacts(sections(out))
-	if p.docker.dockerd == "" {
-		return fmt.Errorf("dockerd not found after installing Docker from %s", from)
-	}
 	return nil
 }
 

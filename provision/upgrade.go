@@ -145,11 +145,9 @@ func (u *upgrade) readOld(ctx context.Context) error {
 }
 
 func (u *upgrade) readNew(ctx context.Context) error {
-	out, err := u.output(ctx, dockerProbe, false)
-	if err != nil {
+	if err := u.readDocker(ctx); err != nil {
 		return err
 	}
-	u.docker = parseDockerFacts(sections(out))
 	v, active, err := u.readVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("after the upgrade: %w", err)
