@@ -47,13 +47,10 @@ func (p *run) checkCerts(context.Context) error {
 // dockerd runs with machine's drop-in, which names the certificates'
 // paths.
 func (p *run) detectDocker(ctx context.Context) error {
-	out, err := p.output(ctx, certsProbe, false)
+	sec, err := p.probe(ctx, certsProbe)
 	if err != nil {
 		return err
 	}
-	sec := sections(out)
-	p.root = strings.TrimSpace(sec["uid"]) == "0"
-	p.docker = parseDockerFacts(sec)
 	// The OS tells which firewall startDocker keeps dockerd's port open in;
 	// on an OS machine does not know (a docker-machine host, say) the
 	// firewall is left as provisioning left it.

@@ -309,16 +309,27 @@ func (p *run) exec(ctx context.Context, script string, stdin io.Reader) error {
 	return nil
 }
 
-func (p *run) detect(ctx context.Context) error {
-	out, err := p.output(ctx, hostProbe, false)
+// probe runs script, a probe whose sections include "uid" and dockerProbe's,
+// records whether the login user is root and the docker facts, and returns
+// the sections.
+func (p *run) probe(ctx context.Context, script string) (map[string]string, error) {
+	out, err := p.output(ctx, script, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sec := sections(out)
 	p.root = strings.TrimSpace(sec["uid"]) == "0"
+	p.docker = parseDockerFacts(sec)
+	return sec, nil
+}
+
+func (p *run) detect(ctx context.Context) error {
+	sec, err := p.probe(ctx, hostProbe)
+	if err != nil {
+		return err
+	}
 	p.hostname = strings.TrimSpace(sec["hostname"])
 	p.hosts = sec["hosts"]
-	p.docker = parseDockerFacts(sec)
 	rel, err := ParseOSRelease([]byte(sec["os-release"]))
 	if err != nil {
 		return fmt.Errorf("read /etc/os-release: %w", err)
