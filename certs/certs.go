@@ -39,7 +39,8 @@ const (
 	ServerKeyFile = "server-key.pem"
 )
 
-// lockFile, in a certs dir, serializes EnsureStoreCerts across processes.
+// lockFile, in a certs dir, serializes EnsureStoreCerts and RenewStoreCerts
+// across processes.
 const lockFile = ".lock"
 
 // Paths are the files of a store's certs dir.
@@ -59,8 +60,23 @@ type Paths struct {
 // without the other, when a key does not match its cert, or when cert.pem
 // does not verify against ca.pem.
 func EnsureStoreCerts(dir, org string) (Paths, error) {
+	p, lock, err := lockStoreDir(dir, "ensure store certs")
+	if err != nil {
+		return Paths{}, err
+	}
+	defer lock.Unlock() //nolint:errcheck // closing the file releases the lock anyway
+	if err := ensureStoreCerts(p, org); err != nil {
+		return Paths{}, err
+	}
+	return p, nil
+}
+
+// lockStoreDir makes the certs dir dir (0700), takes its lock (dir/.lock)
+// and returns the paths of its CA and client pair; op ("ensure store
+// certs") leads its errors.
+func lockStoreDir(dir, op string) (Paths, *fsutil.Lock, error) {
 	if dir == "" {
-		return Paths{}, errors.New("ensure store certs: empty certs dir")
+		return Paths{}, nil, errors.New(op + ": empty certs dir")
 	}
 	p := Paths{
 		CACert:     filepath.Join(dir, CAFile),
@@ -69,17 +85,13 @@ func EnsureStoreCerts(dir, org string) (Paths, error) {
 		ClientKey:  filepath.Join(dir, KeyFile),
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Paths{}, fmt.Errorf("make certs dir %q: %w", dir, err)
+		return Paths{}, nil, fmt.Errorf("make certs dir %q: %w", dir, err)
 	}
 	lock, err := fsutil.LockFile(filepath.Join(dir, lockFile))
 	if err != nil {
-		return Paths{}, fmt.Errorf("ensure store certs in %q: %w", dir, err)
+		return Paths{}, nil, fmt.Errorf("%s in %q: %w", op, dir, err)
 	}
-	defer lock.Unlock() //nolint:errcheck // closing the file releases the lock anyway
-	if err := ensureStoreCerts(p, org); err != nil {
-		return Paths{}, err
-	}
-	return p, nil
+	return p, lock, nil
 }
 
 // ensureStoreCerts does EnsureStoreCerts' work; the caller holds the lock.

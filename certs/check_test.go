@@ -3,12 +3,13 @@ package certs
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/certs/certstest"
 )
 
 func TestCheckPaths(t *testing.T) {
@@ -86,12 +87,7 @@ func TestProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired := filepath.Join(t.TempDir(), "expired.pem")
-	signLeaf(t, ca, caKey, ecKeyP256(t), expired, func(c *x509.Certificate) {
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		c.IPAddresses = []net.IP{net.ParseIP("172.30.0.5")}
-		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC)
-	})
+	expired := expiredServerCert(t, ca, caKey, "172.30.0.5", time.Date(2025, 3, 4, 0, 0, 0, 0, time.UTC))
 	for _, tc := range []struct {
 		name         string
 		ca, cert     string
@@ -143,25 +139,7 @@ func TestProblem(t *testing.T) {
 
 	// A handshake's errors read the same: the server presents the cert
 	// for 172.30.0.5, the client dials it as 172.30.0.9.
-	pair, err := tls.LoadX509KeyPair(server, serverKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := certstest.HandshakeServer(t, server, serverKey)
 	for _, tc := range []struct {
 		name, ca, serverName, want string
 	}{
@@ -174,7 +152,7 @@ func TestProblem(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.ServerName = tc.serverName
-			c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+			c, err := tls.Dial("tcp", addr, cfg)
 			if err == nil {
 				c.Close()
 				t.Fatal("handshake succeeded")

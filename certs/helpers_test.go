@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -148,6 +149,19 @@ func signLeaf(t testing.TB, ca *x509.Certificate, caKey, key crypto.Signer, cert
 		t.Fatal(err)
 	}
 	mustWrite(t, certOut, encodeCert(der), 0o644)
+}
+
+// expiredServerCert signs with the CA a server certificate for ip that
+// expired at notAfter, writes it to a temporary dir and returns its path.
+func expiredServerCert(t testing.TB, ca *x509.Certificate, caKey crypto.Signer, ip string, notAfter time.Time) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "expired.pem")
+	signLeaf(t, ca, caKey, ecKeyP256(t), path, func(c *x509.Certificate) {
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		c.IPAddresses = []net.IP{net.ParseIP(ip)}
+		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), notAfter
+	})
+	return path
 }
 
 func mustWrite(t testing.TB, path string, data []byte, perm os.FileMode) {

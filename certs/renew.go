@@ -1,13 +1,9 @@
 package certs
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
-
-	"github.com/machine-cli/machine/internal/fsutil"
 )
 
 // RenewStoreCerts replaces the CA and the client pair in a store's certs
@@ -20,21 +16,9 @@ import (
 // keys before their certs, so that a failure before the renames leaves the
 // old CA and client pair whole.
 func RenewStoreCerts(dir, org string) (Paths, error) {
-	if dir == "" {
-		return Paths{}, errors.New("renew store certs: empty certs dir")
-	}
-	p := Paths{
-		CACert:     filepath.Join(dir, CAFile),
-		CAKey:      filepath.Join(dir, CAKeyFile),
-		ClientCert: filepath.Join(dir, CertFile),
-		ClientKey:  filepath.Join(dir, KeyFile),
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Paths{}, fmt.Errorf("make certs dir %q: %w", dir, err)
-	}
-	lock, err := fsutil.LockFile(filepath.Join(dir, lockFile))
+	p, lock, err := lockStoreDir(dir, "renew store certs")
 	if err != nil {
-		return Paths{}, fmt.Errorf("renew store certs in %q: %w", dir, err)
+		return Paths{}, err
 	}
 	defer lock.Unlock() //nolint:errcheck // closing the file releases the lock anyway
 

@@ -186,12 +186,7 @@ func TestCheckServerCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired := filepath.Join(t.TempDir(), "expired.pem")
-	signLeaf(t, ca, caKey, ecKeyP256(t), expired, func(c *x509.Certificate) {
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		c.IPAddresses = []net.IP{net.ParseIP("192.168.99.100")}
-		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
-	})
+	expired := expiredServerCert(t, ca, caKey, "192.168.99.100", time.Now().Add(-time.Hour))
 
 	// A cert for the right host, but for client auth only.
 	clientOnly := filepath.Join(t.TempDir(), "client-only.pem")

@@ -2,7 +2,6 @@ package libmachine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,15 +101,11 @@ func (c *Client) RegenerateCerts(ctx context.Context, name string) (err error) {
 			err = fmt.Errorf("regenerate-certs %s: %w", name, err)
 		}
 	}()
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return err
-	}
 	ap, err := c.machineAuth(m.Host)
 	if err != nil {
 		return err
@@ -162,15 +157,7 @@ func (c *Client) RegenerateCerts(ctx context.Context, name string) (err error) {
 		Log: c.Log,
 	})
 	if err != nil {
-		var se *provision.StepError
-		if errors.As(err, &se) && se.BackedUp {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-			defer cancel()
-			c.logf("Putting back the certificates %s had...", name)
-			if _, rerr := provision.Restore(rctx, r, name); rerr != nil {
-				c.logf("warning: rollback on the host: %v", rerr)
-			}
-		}
+		c.undoFailedStep(ctx, r, name, err, fmt.Sprintf("Putting back the certificates %s had...", name))
 		return err
 	}
 	mc := c.CertPaths(name)

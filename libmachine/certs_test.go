@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/machine-cli/machine/certs"
+	"github.com/machine-cli/machine/certs/certstest"
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/libmachine/host"
 	"github.com/machine-cli/machine/libmachine/store"
@@ -263,31 +264,13 @@ func TestCertErrorOfHandshake(t *testing.T) {
 	s := newCertStore(t)
 	n1 := s.machine("n1", endpointAt("172.30.0.5"), nil, "172.30.0.5")
 	mc := s.c.CertPaths("n1")
-	pair, err := tls.LoadX509KeyPair(mc.ServerCert, mc.ServerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*tls.Conn).Handshake()
-			c.Close()
-		}
-	}()
+	addr := certstest.HandshakeServer(t, mc.ServerCert, mc.ServerKey)
 	tc, err := s.c.clientTLS("n1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc.ServerName = "172.30.0.9" // the address the server is reached at
-	_, err = tls.Dial("tcp", ln.Addr().String(), tc)
+	_, err = tls.Dial("tcp", addr, tc)
 	want := `machine n1's certificate is valid for 172.30.0.5, not 172.30.0.9: run "machine regenerate-certs n1"`
 	var ce *CertError
 	if got := s.c.certError(n1, err); !errors.As(got, &ce) || got.Error() != want {

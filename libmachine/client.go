@@ -67,6 +67,21 @@ func (c *Client) Load(ctx context.Context, name string) (*Machine, error) {
 	return &Machine{Host: h, Driver: d}, nil
 }
 
+// loadLocked takes machine name's lock (Store.Lock) and loads it (Load).
+// The caller releases the lock with unlock once it has saved; on an error
+// the lock is already released.
+func (c *Client) loadLocked(ctx context.Context, name string) (m *Machine, unlock func(), err error) {
+	unlock, err = c.Store.Lock(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m, err = c.Load(ctx, name); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return m, unlock, nil
+}
+
 // Save writes the machine's config, with the driver's current config.
 func (c *Client) Save(m *Machine) error {
 	raw, err := marshalDriver(m.Driver)

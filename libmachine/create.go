@@ -98,12 +98,7 @@ func (c *Client) Create(ctx context.Context, opts CreateOptions) (_ *Machine, er
 		}
 		var se *provision.StepError
 		if touched && ssh != nil && (!errors.As(err, &se) || se.BackedUp) {
-			c.logf("Putting back the configuration %s found on the host...", name)
-			if r, rerr := provision.Restore(rctx, c.runner(name, ssh), name); rerr != nil {
-				c.logf("warning: rollback on the host: %v", rerr)
-			} else if r.Docker {
-				c.logf("Restarted dockerd on its earlier configuration.")
-			}
+			c.restoreHost(rctx, c.runner(name, ssh), name, fmt.Sprintf("Putting back the configuration %s found on the host...", name))
 		}
 		if ssh != nil {
 			ssh.Close()

@@ -28,15 +28,11 @@ const engineUpTimeout = 3 * time.Minute
 // A driver that cannot do op returns an error wrapping
 // drivers.ErrNotSupported.
 func (c *Client) Power(ctx context.Context, name string, op PowerOp) error {
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", op, name, err)
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", op, name, err)
-	}
 	var do func(context.Context) error
 	switch op {
 	case PowerStart:

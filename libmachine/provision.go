@@ -19,15 +19,11 @@ import (
 // create does, but the machine stays in the store. Swarm membership is
 // kept: dockerd keeps its state across a restart.
 func (c *Client) Provision(ctx context.Context, name string) error {
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return fmt.Errorf("provision %s: %w", name, err)
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return fmt.Errorf("provision %s: %w", name, err)
-	}
 	if _, err := os.Stat(c.Store.MachinePath(name, store.ProvisioningFile)); err == nil {
 		return fmt.Errorf("provision %s: its create did not finish; remove it with `machine rm %s` (which puts the host back) and create it again", name, name)
 	}
@@ -38,17 +34,7 @@ func (c *Client) Provision(ctx context.Context, name string) error {
 	defer ssh.Close()
 	r := c.runner(name, ssh)
 	if err := provision.Provision(ctx, r, popts); err != nil {
-		var se *provision.StepError
-		if errors.As(err, &se) && se.BackedUp {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-			defer cancel()
-			c.logf("Putting back the configuration %s had before...", name)
-			if res, rerr := provision.Restore(rctx, r, name); rerr != nil {
-				c.logf("warning: rollback on the host: %v", rerr)
-			} else if res.Docker {
-				c.logf("Restarted dockerd on its earlier configuration.")
-			}
-		}
+		c.undoFailedStep(ctx, r, name, err, fmt.Sprintf("Putting back the configuration %s had before...", name))
 		return err
 	}
 	// Provisioned: the record of what the host held is no longer needed.
@@ -56,6 +42,33 @@ func (c *Client) Provision(ctx context.Context, name string) error {
 		c.logf("warning: %v", err)
 	}
 	return nil
+}
+
+// undoFailedStep puts the host's earlier configuration back (restoreHost)
+// when err is a provisioning step's that failed after the configuration
+// was recorded (provision.StepError.BackedUp). The rollback has a deadline
+// of its own (rollbackTimeout): it runs also when ctx has ended.
+func (c *Client) undoFailedStep(ctx context.Context, r provision.Runner, name string, err error, doing string) {
+	var se *provision.StepError
+	if !errors.As(err, &se) || !se.BackedUp {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	c.restoreHost(rctx, r, name, doing)
+}
+
+// restoreHost logs doing and puts back on the host what provisioning
+// recorded for machine name (provision.Restore). Its failure is a warning
+// on the log: the caller's error stands.
+func (c *Client) restoreHost(ctx context.Context, r provision.Runner, name, doing string) {
+	c.logf("%s", doing)
+	res, err := provision.Restore(ctx, r, name)
+	if err != nil {
+		c.logf("warning: rollback on the host: %v", err)
+	} else if res.Docker {
+		c.logf("Restarted dockerd on its earlier configuration.")
+	}
 }
 
 // connect opens an SSH connection to m and gathers the provisioning

@@ -31,15 +31,11 @@ func (c *Client) change(ctx context.Context, name string, f func(*Machine) error
 	if err := host.ValidateName(name); err != nil {
 		return err
 	}
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return err
-	}
 	if err := f(m); err != nil {
 		return err
 	}

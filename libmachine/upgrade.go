@@ -14,15 +14,11 @@ import (
 // when it was stopped before. A machine created with install URL "none"
 // is not touched: its error wraps provision.ErrNotInstalledByMachine.
 func (c *Client) Upgrade(ctx context.Context, name string) (provision.Versions, error) {
-	unlock, err := c.Store.Lock(name)
+	m, unlock, err := c.loadLocked(ctx, name)
 	if err != nil {
 		return provision.Versions{}, fmt.Errorf("upgrade %s: %w", name, err)
 	}
 	defer unlock()
-	m, err := c.Load(ctx, name)
-	if err != nil {
-		return provision.Versions{}, fmt.Errorf("upgrade %s: %w", name, err)
-	}
 	if e := m.HostOptions; e != nil && e.EngineOptions != nil && e.EngineOptions.InstallURL == "none" {
 		return provision.Versions{}, fmt.Errorf("upgrade %s: %w", name, provision.ErrNotInstalledByMachine)
 	}

@@ -2,9 +2,7 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/machine-cli/machine/libmachine/host"
@@ -30,62 +28,29 @@ var certsProbe = section("uid") + "\nid -u\n" +
 // which puts the earlier certificates back and restarts dockerd on them, or
 // DiscardBackup. Errors are *StepError.
 func InstallCerts(ctx context.Context, c Runner, opts Options) error {
-	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
-	if p.engine == nil {
-		p.engine = &host.EngineOptions{}
-	}
-	p.opts.EnginePort = enginePort(opts)
-	if p.log == nil {
-		p.log = io.Discard
-	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	p := newRun(c, opts)
+	return p.runSteps(ctx, "", []step{
 		{"check options", p.checkCerts},
 		{"detect docker", p.detectDocker},
 		{"back up", p.backup},
 		{"write certificates", p.writeCerts},
 		{"start docker", p.startDocker},
-	}
-	backedUp := false
-	for _, s := range steps {
-		if err := s.fn(ctx); err != nil {
-			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
-		}
-		backedUp = backedUp || s.name == "back up"
-	}
-	return nil
+	})
 }
 
 // checkCerts checks the options InstallCerts uses.
 func (p *run) checkCerts(context.Context) error {
-	if p.r == nil {
-		return errors.New("no connection to the host")
-	}
-	if err := host.ValidateName(p.opts.MachineName); err != nil {
-		return err
-	}
-	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {
-		return errors.New("the CA certificate, server certificate and server key are required")
-	}
-	if p.opts.WaitTLS == nil {
-		return errors.New("WaitTLS is required")
-	}
-	return nil
+	return p.checkOptions(host.ValidateName, true)
 }
 
 // detectDocker learns the login user and Docker's units, and checks that
 // dockerd runs with machine's drop-in, which names the certificates'
 // paths.
 func (p *run) detectDocker(ctx context.Context) error {
-	out, err := p.output(ctx, certsProbe, false)
+	sec, err := p.probe(ctx, certsProbe)
 	if err != nil {
 		return err
 	}
-	sec := sections(out)
-	p.root = strings.TrimSpace(sec["uid"]) == "0"
-	p.docker = parseDockerFacts(sec)
 	// The OS tells which firewall startDocker keeps dockerd's port open in;
 	// on an OS machine does not know (a docker-machine host, say) the
 	// firewall is left as provisioning left it.

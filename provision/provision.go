@@ -101,18 +101,8 @@ func (e *StepError) Unwrap() error { return e.Err }
 // docker.socket) on the host: the caller ends a provisioning with Restore
 // (to undo it) or DiscardBackup (to keep it). Errors are *StepError.
 func Provision(ctx context.Context, c Runner, opts Options) error {
-	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
-	if p.engine == nil {
-		p.engine = &host.EngineOptions{}
-	}
-	p.opts.EnginePort = enginePort(opts)
-	if p.log == nil {
-		p.log = io.Discard
-	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	p := newRun(c, opts)
+	return p.runSteps(ctx, "", []step{
 		{"check options", p.check},
 		{"detect os", p.detect},
 		// Docker is installed before the backup: a rollback leaves it
@@ -123,11 +113,38 @@ func Provision(ctx context.Context, c Runner, opts Options) error {
 		{"write certificates", p.writeCerts},
 		{"configure docker", p.configureDocker},
 		{"start docker", p.startDocker},
+	})
+}
+
+// newRun starts a run of opts on the host c is connected to: the engine's
+// options default to none set, the engine port is resolved (enginePort)
+// and progress is discarded when opts.Log is nil.
+func newRun(c Runner, opts Options) *run {
+	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
+	if p.engine == nil {
+		p.engine = &host.EngineOptions{}
 	}
+	p.opts.EnginePort = enginePort(opts)
+	if p.log == nil {
+		p.log = io.Discard
+	}
+	return p
+}
+
+// step is one named step of a run; its name is StepError.Step.
+type step struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// runSteps runs steps in order and stops at the first that fails, whose
+// error it returns as a *StepError of op (StepError.Op), with BackedUp set
+// once a step named "back up" has succeeded.
+func (p *run) runSteps(ctx context.Context, op string, steps []step) error {
 	backedUp := false
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
-			return &StepError{Machine: opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
+			return &StepError{Op: op, Machine: p.opts.MachineName, Step: s.name, Err: err, BackedUp: backedUp}
 		}
 		backedUp = backedUp || s.name == "back up"
 	}
@@ -163,18 +180,29 @@ func (p *run) logf(format string, args ...any) {
 	fmt.Fprintf(p.log, format+"\n", args...)
 }
 
-func (p *run) check(context.Context) error {
+// checkOptions checks what every run needs of its options: a connection,
+// a machine name that validName accepts, the server's certificates when
+// certs, and WaitTLS.
+func (p *run) checkOptions(validName func(string) error, certs bool) error {
 	if p.r == nil {
 		return errors.New("no connection to the host")
 	}
-	if err := host.ValidateNewName(p.opts.MachineName); err != nil {
+	if err := validName(p.opts.MachineName); err != nil {
 		return err
 	}
-	if len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0 {
+	if certs && (len(p.opts.CACert) == 0 || len(p.opts.ServerCert) == 0 || len(p.opts.ServerKey) == 0) {
 		return errors.New("the CA certificate, server certificate and server key are required")
 	}
 	if p.opts.WaitTLS == nil {
 		return errors.New("WaitTLS is required")
+	}
+	return nil
+}
+
+// check checks the options Provision uses.
+func (p *run) check(context.Context) error {
+	if err := p.checkOptions(host.ValidateNewName, true); err != nil {
+		return err
 	}
 	if err := checkInstallURL(p.engine.InstallURL); err != nil {
 		return err
@@ -281,16 +309,27 @@ func (p *run) exec(ctx context.Context, script string, stdin io.Reader) error {
 	return nil
 }
 
-func (p *run) detect(ctx context.Context) error {
-	out, err := p.output(ctx, hostProbe, false)
+// probe runs script, a probe whose sections include "uid" and dockerProbe's,
+// records whether the login user is root and the docker facts, and returns
+// the sections.
+func (p *run) probe(ctx context.Context, script string) (map[string]string, error) {
+	out, err := p.output(ctx, script, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sec := sections(out)
 	p.root = strings.TrimSpace(sec["uid"]) == "0"
+	p.docker = parseDockerFacts(sec)
+	return sec, nil
+}
+
+func (p *run) detect(ctx context.Context) error {
+	sec, err := p.probe(ctx, hostProbe)
+	if err != nil {
+		return err
+	}
 	p.hostname = strings.TrimSpace(sec["hostname"])
 	p.hosts = sec["hosts"]
-	p.docker = parseDockerFacts(sec)
 	rel, err := ParseOSRelease([]byte(sec["os-release"]))
 	if err != nil {
 		return fmt.Errorf("read /etc/os-release: %w", err)
@@ -357,14 +396,23 @@ func (p *run) installDocker(ctx context.Context) error {
 		}
 		return err
 	}
+	if err := p.readDocker(ctx); err != nil {
+		return err
+	}
+	if p.docker.dockerd == "" {
+		return fmt.Errorf("dockerd not found after installing Docker from %s", from)
+	}
+	return nil
+}
+
+// readDocker learns again what the host has of Docker (dockerProbe), after
+// an install or upgrade.
+func (p *run) readDocker(ctx context.Context) error {
 	out, err := p.output(ctx, dockerProbe, false)
 	if err != nil {
 		return err
 	}
 	p.docker = parseDockerFacts(sections(out))
-	if p.docker.dockerd == "" {
-		return fmt.Errorf("dockerd not found after installing Docker from %s", from)
-	}
 	return nil
 }
 

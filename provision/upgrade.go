@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -44,33 +43,22 @@ func (v Versions) Changed() bool { return v.Old != v.New }
 // are *StepError with Op "upgrade"; with install URL "none" it changes
 // nothing and returns ErrNotInstalledByMachine.
 func Upgrade(ctx context.Context, c Runner, opts Options) (Versions, error) {
-	p := &run{r: c, opts: opts, engine: opts.Engine, log: opts.Log}
-	if p.engine == nil {
-		p.engine = &host.EngineOptions{}
-	}
-	p.opts.EnginePort = enginePort(opts)
-	if p.log == nil {
-		p.log = io.Discard
-	}
+	p := newRun(c, opts)
 	u := &upgrade{run: p}
-	steps := []struct {
-		name string
-		fn   func(context.Context) error
-	}{
+	err := p.runSteps(ctx, "upgrade", []step{
 		{"check options", u.check},
 		{"detect os", p.detect},
 		{"read version", u.readOld},
 		{"upgrade docker", u.upgrade},
 		{"read version", u.readNew},
 		{"start docker", u.start},
+	})
+	var se *StepError
+	if errors.As(err, &se) && errors.Is(se.Err, ErrNotInstalledByMachine) {
+		return Versions{}, se.Err
 	}
-	for _, s := range steps {
-		if err := s.fn(ctx); err != nil {
-			if errors.Is(err, ErrNotInstalledByMachine) {
-				return Versions{}, err
-			}
-			return Versions{}, &StepError{Op: "upgrade", Machine: opts.MachineName, Step: s.name, Err: err}
-		}
+	if err != nil {
+		return Versions{}, err
 	}
 	return u.versions, nil
 }
@@ -87,15 +75,10 @@ type upgrade struct {
 	before daemon
 }
 
+// check checks the options Upgrade uses.
 func (u *upgrade) check(context.Context) error {
-	if u.r == nil {
-		return errors.New("no connection to the host")
-	}
-	if err := host.ValidateName(u.opts.MachineName); err != nil {
+	if err := u.checkOptions(host.ValidateName, false); err != nil {
 		return err
-	}
-	if u.opts.WaitTLS == nil {
-		return errors.New("WaitTLS is required")
 	}
 	if u.engine.InstallURL == "none" {
 		return ErrNotInstalledByMachine
@@ -162,11 +145,9 @@ func (u *upgrade) readOld(ctx context.Context) error {
 }
 
 func (u *upgrade) readNew(ctx context.Context) error {
-	out, err := u.output(ctx, dockerProbe, false)
-	if err != nil {
+	if err := u.readDocker(ctx); err != nil {
 		return err
 	}
-	u.docker = parseDockerFacts(sections(out))
 	v, active, err := u.readVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("after the upgrade: %w", err)

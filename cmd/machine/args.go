@@ -62,6 +62,34 @@ func eachMachine(list []string, fn func(name string) error) error {
 	return joinErrors(errs)
 }
 
+// machineFunc does a command's work on one machine.
+type machineFunc func(c *cli.Context, api *libmachine.Client, name string) error
+
+// eachNamed is the action of a command that runs fn for every machine it
+// names ("default" when none), going on after a failure (see eachMachine).
+func (e *cliEnv) eachNamed(fn machineFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		api, err := e.machine(c)
+		if err != nil {
+			return err
+		}
+		return eachMachine(names(c), func(name string) error { return fn(c, api, name) })
+	}
+}
+
+// eachReported is eachNamed that says on stderr `Doing "NAME"...` before
+// fn and `Machine "NAME" was done.` once it succeeded.
+func (e *cliEnv) eachReported(doing, done string, fn machineFunc) cli.ActionFunc {
+	return e.eachNamed(func(c *cli.Context, api *libmachine.Client, name string) error {
+		fmt.Fprintf(e.stderr, "%s %q...\n", doing, name)
+		if err := fn(c, api, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "Machine %q was %s.\n", name, done)
+		return nil
+	})
+}
+
 // joinErrors joins the errors of a command that went through several
 // machines into one error on one line, so that it prints as one "Error:"
 // line; errors.Is and errors.As see each of them. It returns nil for none.

@@ -13,11 +13,7 @@ func configCommand(env *cliEnv) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "swarm", Usage: "point at a manager of the machine's swarm"}},
 		Action: func(c *cli.Context) error {
-			api, name, err := env.oneMachine(c)
-			if err != nil {
-				return err
-			}
-			name, ep, err := endpointOrManager(c, api, name)
+			api, name, ep, err := env.dockerTarget(c)
 			if err != nil {
 				return err
 			}

@@ -77,22 +77,13 @@ func TestListFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("FAKE_LIST", tc.env)
 			var stdout, stderr bytes.Buffer
-			app := newApp(&cliEnv{stdout: &stdout, stderr: &stderr})
 			var engineEnv []string
 			var opts drivers.Options
-			for _, cmd := range app.Commands {
-				if cmd.Name != "create" {
-					continue
-				}
-				for _, f := range flags {
-					cmd.Flags = append(cmd.Flags, cliFlag(f))
-				}
-				cmd.Action = func(c *cli.Context) error {
-					engineEnv = c.StringSlice("engine-env")
-					opts = driverOptions(c, flags)
-					return nil
-				}
-			}
+			app := appWithCreate(&cliEnv{stdout: &stdout, stderr: &stderr}, flags, func(c *cli.Context) error {
+				engineEnv = c.StringSlice("engine-env")
+				opts = driverOptions(c, flags)
+				return nil
+			})
 			if err := app.Run(append(append([]string{"machine", "create"}, tc.args...), "n1")); err != nil {
 				t.Fatalf("%v\n%s", err, stderr.String())
 			}
@@ -104,4 +95,20 @@ func TestListFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// appWithCreate is the app with flags added to create, as a driver's
+// flags are, and create's action replaced by action.
+func appWithCreate(env *cliEnv, flags []drivers.Flag, action cli.ActionFunc) *cli.App {
+	app := newApp(env)
+	for _, cmd := range app.Commands {
+		if cmd.Name != "create" {
+			continue
+		}
+		for _, f := range flags {
+			cmd.Flags = append(cmd.Flags, cliFlag(f))
+		}
+		cmd.Action = action
+	}
+	return app
 }

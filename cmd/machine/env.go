@@ -53,11 +53,7 @@ func envCommand(env *cliEnv) *cli.Command {
 				}
 				return shell.Render(env.stdout, sh, vars, true, hint)
 			}
-			api, name, err := env.oneMachine(c)
-			if err != nil {
-				return err
-			}
-			name, ep, err := endpointOrManager(c, api, name)
+			api, name, ep, err := env.dockerTarget(c)
 			if err != nil {
 				return err
 			}
@@ -76,18 +72,26 @@ func envCommand(env *cliEnv) *cli.Command {
 	}
 }
 
-// endpointOrManager returns the endpoint of machine name, or with --swarm
-// the name and endpoint of a manager of its swarm.
-func endpointOrManager(c *cli.Context, api *libmachine.Client, name string) (string, drivers.Endpoint, error) {
+// dockerTarget returns the machine a command that points docker at one
+// names ("default" when none), or with --swarm a manager of its swarm: the
+// libmachine client, the machine's name and its Docker endpoint.
+func (e *cliEnv) dockerTarget(c *cli.Context) (*libmachine.Client, string, drivers.Endpoint, error) {
+	api, name, err := e.oneMachine(c)
+	if err != nil {
+		return nil, "", drivers.Endpoint{}, err
+	}
 	if c.Bool("swarm") {
 		m, err := api.SwarmManager(c.Context, name)
 		if err != nil {
-			return "", drivers.Endpoint{}, err
+			return nil, "", drivers.Endpoint{}, err
 		}
 		name = m.Name
 	}
 	_, ep, err := api.DockerEndpoint(c.Context, name)
-	return name, ep, err
+	if err != nil {
+		return nil, "", drivers.Endpoint{}, err
+	}
+	return api, name, ep, nil
 }
 
 // noProxy returns NO_PROXY (or no_proxy) with the Docker URL's host added.

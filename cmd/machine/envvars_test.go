@@ -42,29 +42,20 @@ func TestDockerMachineEnvVars(t *testing.T) {
 		t.Run(tc.env, func(t *testing.T) {
 			t.Setenv(tc.env, tc.value)
 			var got any
-			app := newApp(&cliEnv{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
-			for _, cmd := range app.Commands {
-				if cmd.Name != "create" {
-					continue
+			app := appWithCreate(&cliEnv{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}, genericFlags, func(c *cli.Context) error {
+				opts := driverOptions(c, genericFlags)
+				switch {
+				case tc.flag == "engine-registry-mirror":
+					got = listFlag(c, tc.flag, envRegistryMirror)
+				case tc.flag == "debug" || tc.flag == "native-ssh":
+					got = c.Bool(tc.flag)
+				case opts[tc.flag] != nil:
+					got = opts[tc.flag]
+				default:
+					got = c.String(tc.flag)
 				}
-				for _, f := range genericFlags {
-					cmd.Flags = append(cmd.Flags, cliFlag(f))
-				}
-				cmd.Action = func(c *cli.Context) error {
-					opts := driverOptions(c, genericFlags)
-					switch {
-					case tc.flag == "engine-registry-mirror":
-						got = listFlag(c, tc.flag, envRegistryMirror)
-					case tc.flag == "debug" || tc.flag == "native-ssh":
-						got = c.Bool(tc.flag)
-					case opts[tc.flag] != nil:
-						got = opts[tc.flag]
-					default:
-						got = c.String(tc.flag)
-					}
-					return nil
-				}
-			}
+				return nil
+			})
 			if err := app.Run([]string{"machine", "create", "n1"}); err != nil {
 				t.Fatal(err)
 			}
@@ -80,14 +71,12 @@ func TestDockerMachineEnvVars(t *testing.T) {
 // not turn a create into the answer those flags get.
 func TestSwarmImageVariableIgnored(t *testing.T) {
 	t.Setenv("MACHINE_SWARM_IMAGE", "swarm:latest")
-	app := newApp(&cliEnv{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
 	var err error
 	ran := false
-	for _, cmd := range app.Commands {
-		if cmd.Name == "create" {
-			cmd.Action = func(c *cli.Context) error { ran, err = true, checkLegacySwarm(c); return nil }
-		}
-	}
+	app := appWithCreate(&cliEnv{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}, nil, func(c *cli.Context) error {
+		ran, err = true, checkLegacySwarm(c)
+		return nil
+	})
 	if runErr := app.Run([]string{"machine", "create", "n1"}); runErr != nil || !ran {
 		t.Fatalf("create did not run: %v", runErr)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/machine-cli/machine/libmachine"
 )
 
 func ipCommand(env *cliEnv) *cli.Command {
@@ -13,20 +15,14 @@ func ipCommand(env *cliEnv) *cli.Command {
 		Name:      "ip",
 		Usage:     "Print the IP address of machines",
 		ArgsUsage: "[NAME...]",
-		Action: func(c *cli.Context) error {
-			api, err := env.machine(c)
+		Action: env.eachNamed(func(c *cli.Context, api *libmachine.Client, name string) error {
+			_, ep, err := api.Endpoint(c.Context, name)
 			if err != nil {
 				return err
 			}
-			return eachMachine(names(c), func(name string) error {
-				_, ep, err := api.Endpoint(c.Context, name)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(env.stdout, ep.IP)
-				return nil
-			})
-		},
+			fmt.Fprintln(env.stdout, ep.IP)
+			return nil
+		}),
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/machine-cli/machine/libmachine"
@@ -15,20 +13,9 @@ func powerCommand(env *cliEnv, op libmachine.PowerOp, usage, done string) *cli.C
 		Name:      string(op),
 		Usage:     usage,
 		ArgsUsage: "[NAME...]",
-		Action: func(c *cli.Context) error {
-			api, err := env.machine(c)
-			if err != nil {
-				return err
-			}
-			return eachMachine(names(c), func(name string) error {
-				fmt.Fprintf(env.stderr, "%s %q...\n", progressVerb[op], name)
-				if err := api.Power(c.Context, name, op); err != nil {
-					return err
-				}
-				fmt.Fprintf(env.stderr, "Machine %q was %s.\n", name, done)
-				return nil
-			})
-		},
+		Action: env.eachReported(progressVerb[op], done, func(c *cli.Context, api *libmachine.Client, name string) error {
+			return api.Power(c.Context, name, op)
+		}),
 	}
 }
 

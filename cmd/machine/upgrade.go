@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/provision"
 )
 
@@ -15,21 +16,15 @@ func upgradeCommand(env *cliEnv) *cli.Command {
 		Name:      "upgrade",
 		Usage:     "Upgrade Docker on machines by the method that installed it",
 		ArgsUsage: "[NAME...]",
-		Action: func(c *cli.Context) error {
-			api, err := env.machine(c)
+		Action: env.eachNamed(func(c *cli.Context, api *libmachine.Client, name string) error {
+			fmt.Fprintf(env.stderr, "Upgrading Docker on %q...\n", name)
+			v, err := api.Upgrade(c.Context, name)
 			if err != nil {
 				return err
 			}
-			return eachMachine(names(c), func(name string) error {
-				fmt.Fprintf(env.stderr, "Upgrading Docker on %q...\n", name)
-				v, err := api.Upgrade(c.Context, name)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(env.stdout, upgradeLine(name, v))
-				return nil
-			})
-		},
+			fmt.Fprintln(env.stdout, upgradeLine(name, v))
+			return nil
+		}),
 	}
 }
 
