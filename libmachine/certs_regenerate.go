@@ -40,7 +40,7 @@ func (c *Client) CheckRegenerate(names []string, clientCerts bool) (others []str
 			return nil, err
 		}
 		if half {
-			return nil, fmt.Errorf("machine %s was not created to the end (its create was interrupted): remove it with `machine rm %s` and create it again", name, name)
+			return nil, fmt.Errorf("regenerate-certs %s: its create did not finish; remove it with `machine rm %s` (which puts the host back) and create it again", name, name)
 		}
 		if clientCerts && !c.onStoreCA(h) {
 			return nil, fmt.Errorf("machine %s uses the CA %s, not the store's: --client-certs renews only the store's CA; renew that CA yourself, then run `machine regenerate-certs %s` without --client-certs",

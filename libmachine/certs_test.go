@@ -218,7 +218,7 @@ func TestCheckRegenerate(t *testing.T) {
 		{name: "client certs lists the others on the store's CA", names: []string{"n1"}, clientCerts: true, wantOthers: []string{"half", "n2", "n3"}},
 		{name: "client certs for two", names: []string{"n1", "n3"}, clientCerts: true, wantOthers: []string{"half", "n2"}},
 		{name: "unknown machine", names: []string{"n1", "nope"}, want: `machine "nope" does not exist`},
-		{name: "half-made machine", names: []string{"half"}, want: "machine half was not created to the end"},
+		{name: "half-made machine", names: []string{"half"}, want: "regenerate-certs half: its create did not finish; remove it with `machine rm half`"},
 		{name: "client certs on a machine of another CA", names: []string{"byo"}, clientCerts: true,
 			want: "machine byo uses the CA " + own.CACert + ", not the store's"},
 		{name: "CA key gone", names: []string{"lost"}, want: `lost's CA key "` + own.CAKey + `" cannot be read`},
