@@ -73,7 +73,14 @@ func (e *cliEnv) eachNamed(fn machineFunc) cli.ActionFunc {
 		if err != nil {
 			return err
 		}
-		return eachMachine(names(c), func(name string) error { return fn(c, api, name) })
+		return eachMachine(names(c), func(name string) error {
+			// An unknown name is one line, not a progress line and then
+			// the error.
+			if err := api.Store.Found(name); err != nil {
+				return err
+			}
+			return fn(c, api, name)
+		})
 	}
 }
 

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// TestUserErrors: mistakes on the command lines of status, active and
-// env -u give one Error line, nothing on stdout, and exit 1.
+// TestUserErrors: mistakes on the command lines of status, active, env -u
+// and the per-machine commands give one Error line, nothing on stdout, and
+// exit 1.
 func TestUserErrors(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -25,6 +26,12 @@ func TestUserErrors(t *testing.T) {
 		{"active of no machine", "tcp://192.0.2.1:2376", []string{"active"}, "No active host found: no machine has DOCKER_HOST's URL tcp://192.0.2.1:2376"},
 		{"active with a negative timeout", "tcp://192.0.2.1:2376", []string{"active", "-t", "-1"}, "--timeout -1: give a number of seconds, at least 1"},
 		{"env -u with a name", "", []string{"env", "-u", "n1"}, "Expected no machine name when the -u flag is present: run `machine env -u` alone"},
+		// Commands that report progress per machine refuse an unknown one
+		// before they say they are working on it.
+		{"upgrade of a missing machine", "", []string{"upgrade", "ghost"}, `machine "ghost" does not exist`},
+		{"provision of a missing machine", "", []string{"provision", "ghost"}, `machine "ghost" does not exist`},
+		{"stop of a missing machine", "", []string{"stop", "ghost"}, `machine "ghost" does not exist`},
+		{"ip of a missing machine", "", []string{"ip", "ghost"}, `machine "ghost" does not exist`},
 	}
 	store := t.TempDir()
 	for _, tc := range tests {

@@ -199,6 +199,20 @@ func (s *Store) Exists(name string) (bool, error) {
 	return ok, nil
 }
 
+// Found returns nil when machine name exists, else the error Load gives
+// (matching ErrNotExist for a missing machine), so that a command can
+// refuse an unknown name before it says it is working on it.
+func (s *Store) Found(name string) error {
+	ok, err := s.Exists(name)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return &notExistError{name: name}
+	}
+	return nil
+}
+
 // CreateMachineDir makes machine name's directory (0700, and the machines
 // directory when needed), reserving the name: when the directory exists
 // already it returns an error wrapping ErrExists. The name must pass
