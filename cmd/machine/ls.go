@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -132,9 +134,26 @@ func parseLSFormat(format string) (lsFormat, error) {
 	f.tmpl = tmpl
 	// A field that does not exist fails here, before any machine is asked.
 	if err := f.render(io.Discard, []lsRow{{}}); err != nil {
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+			return lsFormat{}, fmt.Errorf("--format: no field .%s; the fields are %s", m[1], strings.Join(lsFields(), " "))
+		}
 		return lsFormat{}, err
 	}
 	return f, nil
+}
+
+// unknownField picks the field's name out of text/template's error for a
+// field that does not exist.
+var unknownField = regexp.MustCompile(`can't evaluate field (\w+) in type`)
+
+// lsFields are the fields --format can use, as ".Name".
+func lsFields() []string {
+	t := reflect.TypeFor[lsRow]()
+	fields := make([]string, t.NumField())
+	for i := range fields {
+		fields[i] = "." + t.Field(i).Name
+	}
+	return fields
 }
 
 // render prints rows with f: a table has a title line and aligned columns.

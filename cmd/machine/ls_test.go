@@ -32,7 +32,7 @@ func TestLSUsageErrors(t *testing.T) {
 		{[]string{"ls", "--filter", "name=("}, "regular expression"},
 		{[]string{"ls", "--filter", "colour=red"}, `--filter "colour=red"`},
 		{[]string{"ls", "-q", "--filter", "label"}, `--filter "label"`},
-		{[]string{"ls", "-f", "{{.Nope}}"}, "--format"},
+		{[]string{"ls", "-f", "{{.Nope}}"}, "--format: no field .Nope; the fields are .Name .Active .DriverName .State .URL .Swarm .DockerVersion .Error .ActiveHost .ActiveSwarm .ResponseTime"},
 		{[]string{"ls", "-f", "table {{.Name"}, "--format"},
 	}
 	for _, tc := range tests {
