@@ -73,6 +73,8 @@ var (
 	ErrNoSpace = errors.New("not enough disk space")
 	// ErrInterrupted: the transfer ended before the whole image arrived.
 	ErrInterrupted = errors.New("download interrupted")
+	// ErrCompressed: the image is an archive (xz, gzip, ...), not a disk.
+	ErrCompressed = errors.New("not a disk image")
 )
 
 // CachePath returns the image cache of the store at root.
@@ -374,11 +376,12 @@ func (f *Fetcher) transfer(ctx context.Context, src Source, loc location, dir st
 		}
 	}
 	prog := newProgress(f.progress, loc.name, size)
-	n, err := io.Copy(io.MultiWriter(tmp, h, prog), contextReader{ctx, body})
+	var head headWriter
+	n, err := io.Copy(io.MultiWriter(tmp, h, prog, &head), contextReader{ctx, body})
 	if err != nil {
 		switch {
 		case errors.Is(err, syscall.ENOSPC):
-			return Image{}, fmt.Errorf("image %s: %w in %s after %s; nothing was kept", loc.display, ErrNoSpace, f.dir, formatBytes(n))
+			return Image{}, fmt.Errorf("image %s: %w in %s: the disk filled up after %s; nothing was kept", loc.display, ErrNoSpace, f.dir, formatBytes(n))
 		case ctx.Err() != nil:
 			return Image{}, fmt.Errorf("image %s: %w after %s: %w; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), ctx.Err())
 		case size >= 0:
@@ -396,6 +399,9 @@ func (f *Fetcher) transfer(ctx context.Context, src Source, loc location, dir st
 		want, from = got, "computed"
 	} else if got != want {
 		return Image{}, fmt.Errorf("image %s: %w: expected %s (%s), got %s; the download was discarded, nothing was kept", loc.display, ErrChecksumMismatch, want, from, got)
+	}
+	if kind := compression(head.b); kind != "" {
+		return Image{}, fmt.Errorf("image %s: %w: it is %s-compressed; give an uncompressed qcow2 or raw image (nothing was kept)", loc.display, ErrCompressed, kind)
 	}
 	if err := tmp.Sync(); err != nil {
 		return Image{}, fmt.Errorf("image cache: %w", err)
@@ -424,6 +430,41 @@ func (f *Fetcher) transfer(ctx context.Context, src Source, loc location, dir st
 		}
 	}
 	return Image{Path: final, Size: n, Checksum: want, ChecksumFrom: from}, nil
+}
+
+// headWriter keeps the first bytes written to it.
+type headWriter struct{ b []byte }
+
+// headSize is enough for every magic number compression looks for.
+const headSize = 8
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := headSize - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// compression names the compression format that head starts with, or ""
+// for anything else: publishers serve some images (Debian's for GCE, many
+// appliance images) only as archives, which would boot as an empty raw
+// disk.
+func compression(head []byte) string {
+	for _, m := range []struct {
+		kind  string
+		magic string
+	}{
+		{"xz", "\xfd7zXZ\x00"},
+		{"gzip", "\x1f\x8b"},
+		{"zstd", "\x28\xb5\x2f\xfd"},
+		{"bzip2", "BZh"},
+		{"zip", "PK\x03\x04"},
+	} {
+		if strings.HasPrefix(string(head), m.magic) {
+			return m.kind
+		}
+	}
+	return ""
 }
 
 // syncDir makes a rename in dir durable.

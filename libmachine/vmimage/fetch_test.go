@@ -36,12 +36,15 @@ type server struct {
 	cut    map[string]int    // path -> bytes sent before the connection is cut
 	gate   map[string]chan struct{}
 	status map[string]int // path -> an error status to answer
+	stall  map[string]int // path -> bytes sent before the response stalls
+	// chunked paths are sent without a Content-Length.
+	chunked map[string]bool
 	got    map[string]int // path -> requests
 	gotReq chan string    // every request's path, when not nil
 }
 
 func newServer(t testing.TB) *server {
-	s := &server{files: map[string][]byte{}, cut: map[string]int{}, gate: map[string]chan struct{}{}, status: map[string]int{}, got: map[string]int{}}
+	s := &server{files: map[string][]byte{}, cut: map[string]int{}, gate: map[string]chan struct{}{}, status: map[string]int{}, stall: map[string]int{}, chunked: map[string]bool{}, got: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -54,6 +57,8 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	cut, cutOK := s.cut[r.URL.Path]
 	gate := s.gate[r.URL.Path]
 	status := s.status[r.URL.Path]
+	stall, stallOK := s.stall[r.URL.Path]
+	chunked := s.chunked[r.URL.Path]
 	notify := s.gotReq
 	s.mu.Unlock()
 	if notify != nil {
@@ -70,7 +75,24 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if chunked {
+		for len(data) > 0 {
+			n := min(len(data), 64<<10)
+			if _, err := w.Write(data[:n]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			data = data[n:]
+		}
+		return
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	if stallOK {
+		_, _ = w.Write(data[:stall])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // until the client gives up
+		return
+	}
 	if !cutOK {
 		_, _ = w.Write(data)
 		return
@@ -232,6 +254,23 @@ func TestFetch(t *testing.T) {
 		},
 		wantErr: ErrInterrupted,
 		errHas:  []string{"of 293.0 KiB", "nothing was kept"},
+	}, {
+		name: "an xz archive",
+		setup: func(s *server) {
+			xz := append([]byte("\xfd7zXZ\x00"), img...)
+			s.set("/d/"+name, xz)
+			s.set("/d/SHA256SUMS", []byte(sum256(xz)+"  "+name+"\n"))
+		},
+		wantErr: ErrCompressed,
+		errHas:  []string{"it is xz-compressed; give an uncompressed qcow2 or raw image"},
+	}, {
+		name: "a chunked response, without a size",
+		setup: func(s *server) {
+			s.set("/d/"+name, img)
+			s.set("/d/SHA512SUMS", []byte(sum512(img)+"  "+name+"\n"))
+			s.chunked["/d/"+name] = true
+		},
+		wantFrom: "/d/SHA512SUMS",
 	}, {
 		name:    "no checksum file and none given",
 		setup:   func(s *server) { s.set("/d/"+name, img) },

@@ -29,7 +29,6 @@ func newProgress(w io.Writer, name string, size int64) progress {
 			progressbar.OptionSetDescription(name),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionUseIECUnits(true),
-			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100e6), // 100 ms
 			progressbar.OptionShowCount(),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
