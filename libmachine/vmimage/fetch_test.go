@@ -39,8 +39,8 @@ type server struct {
 	stall  map[string]int // path -> bytes sent before the response stalls
 	// chunked paths are sent without a Content-Length.
 	chunked map[string]bool
-	got    map[string]int // path -> requests
-	gotReq chan string    // every request's path, when not nil
+	got     map[string]int // path -> requests
+	gotReq  chan string    // every request's path, when not nil
 }
 
 func newServer(t testing.TB) *server {
