@@ -174,3 +174,30 @@ func TestFetchTerminal(t *testing.T) {
 		t.Errorf("the terminal got the plain progress lines: %q", out)
 	}
 }
+
+func TestLineWriter(t *testing.T) {
+	var got []string
+	w := LineWriter(func(line string) { got = append(got, line) })
+	for _, chunk := range []string{"Down", "loading x\n  25%", " (1 of 4)\r\n\n", "partial"} {
+		if n, err := io.WriteString(w, chunk); n != len(chunk) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	want := []string{"Downloading x", "  25% (1 of 4)"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("lines %q, want %q (a partial line waits for its end)", got, want)
+	}
+	// Fetch through a LineWriter: the plain lines, one call each.
+	img := image(4000)
+	s := newServer(t)
+	s.set("/x.img", img)
+	s.set("/SHA256SUMS", []byte(sum256(img)+"  x.img\n"))
+	got = nil
+	w = LineWriter(func(line string) { got = append(got, line) })
+	if _, err := NewFetcher(t.TempDir(), Options{Progress: w}).Fetch(context.Background(), Source{URL: s.URL + "/x.img"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 || !strings.HasPrefix(got[0], "Downloading x.img") || got[2] != "  50% (2.0 KiB of 3.9 KiB)" || !strings.HasPrefix(got[4], "Verified x.img") {
+		t.Errorf("lines %q, want Downloading, three quarters, Verified", got)
+	}
+}
