@@ -76,7 +76,7 @@ func TestFetchNoSpace(t *testing.T) {
 	s := newServer(t)
 	s.set("/sized.img", img)
 	s.set("/chunked.img", img)
-	s.chunked["/chunked.img"] = true
+	s.edit(func() { s.chunked["/chunked.img"] = true })
 	for _, tc := range []struct{ name, path, errHas string }{
 		{"the server's size is checked first", "/sized.img", "the image needs 3.0 MiB, 1.0 MiB is free"},
 		{"the disk fills up during a download without a size", "/chunked.img", "not enough disk space in "},
@@ -106,7 +106,7 @@ func TestFetchCancel(t *testing.T) {
 	s := newServer(t)
 	s.set("/x.img", img)
 	s.set("/SHA256SUMS", []byte(sum256(img)+"  x.img\n"))
-	s.stall["/x.img"] = 100_000
+	s.edit(func() { s.stall["/x.img"] = 100_000 })
 	cache := t.TempDir()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -105,6 +105,13 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// edit changes the server's settings while no request reads them.
+func (s *server) edit(change func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change()
+}
+
 func (s *server) set(path string, data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,7 +257,7 @@ func TestFetch(t *testing.T) {
 		setup: func(s *server) {
 			s.set("/d/"+name, img)
 			s.set("/d/SHA512SUMS", []byte(sum512(img)+"  "+name+"\n"))
-			s.cut["/d/"+name] = len(img) / 3
+			s.edit(func() { s.cut["/d/"+name] = len(img) / 3 })
 		},
 		wantErr: ErrInterrupted,
 		errHas:  []string{"of 293.0 KiB", "nothing was kept"},
@@ -268,7 +275,7 @@ func TestFetch(t *testing.T) {
 		setup: func(s *server) {
 			s.set("/d/"+name, img)
 			s.set("/d/SHA512SUMS", []byte(sum512(img)+"  "+name+"\n"))
-			s.chunked["/d/"+name] = true
+			s.edit(func() { s.chunked["/d/"+name] = true })
 		},
 		wantFrom: "/d/SHA512SUMS",
 	}, {
@@ -298,7 +305,7 @@ func TestFetch(t *testing.T) {
 		setup: func(s *server) {
 			s.set("/d/SHA512SUMS", []byte(sum512(img)+"  "+name+"\n"))
 			s.set("/d/"+name, img)
-			s.status["/d/"+name] = http.StatusInternalServerError
+			s.edit(func() { s.status["/d/"+name] = http.StatusInternalServerError })
 		},
 		fails:  true,
 		errHas: []string{"HTTP 500 Internal Server Error"},
@@ -605,8 +612,8 @@ func TestFetchConcurrent(t *testing.T) {
 	s.set("/x.img", img)
 	s.set("/SHA256SUMS", []byte(sum256(img)+"  x.img\n"))
 	gate := make(chan struct{})
-	s.gate["/x.img"] = gate
-	s.gotReq = make(chan string, 10)
+	s.edit(func() { s.gate["/x.img"] = gate })
+	s.edit(func() { s.gotReq = make(chan string, 10) })
 	cache := t.TempDir()
 	src := Source{URL: s.URL + "/x.img"}
 
