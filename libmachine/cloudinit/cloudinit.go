@@ -36,7 +36,9 @@ type Config struct {
 	// Hostname is the machine's host name (letters, digits and hyphens).
 	Hostname string
 	// User is the account made for the machine's SSH login, with
-	// passwordless sudo and no password.
+	// passwordless sudo and no password. Its primary group has its name;
+	// when the image has that group already (docker.io's "docker"), the
+	// user joins it.
 	User string
 	// SSHAuthorizedKeys are the public keys (authorized_keys lines) that
 	// log in as User.
@@ -77,7 +79,14 @@ type userData struct {
 }
 
 type userSpec struct {
-	Name              string   `yaml:"name"`
+	Name string `yaml:"name"`
+	// PrimaryGroup and Groups both name the user's own group: useradd
+	// fails on a group of the user's name that the image already has
+	// (user "docker" on an image with docker.io, whose group is "docker"),
+	// unless it is given as the primary group; and cloud-init creates a
+	// missing primary group only when it is also listed in groups.
+	PrimaryGroup      string   `yaml:"primary_group"`
+	Groups            []string `yaml:"groups"`
 	Shell             string   `yaml:"shell"`
 	Sudo              quoted   `yaml:"sudo"`
 	LockPasswd        bool     `yaml:"lock_passwd"`
@@ -192,6 +201,8 @@ func (c Config) UserData() ([]byte, error) {
 		PackageUpgrade: false,
 		Users: []userSpec{{
 			Name:              c.User,
+			PrimaryGroup:      c.User,
+			Groups:            []string{c.User},
 			Shell:             "/bin/bash",
 			Sudo:              quoted("ALL=(ALL) NOPASSWD:ALL"),
 			LockPasswd:        true,
