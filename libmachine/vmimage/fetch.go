@@ -134,6 +134,8 @@ type Fetcher struct {
 	// freeSpace returns the bytes available to an unprivileged user in
 	// dir's file system; tests replace it.
 	freeSpace func(dir string) (uint64, error)
+	// stallTimeout ends a transfer that receives nothing for that long.
+	stallTimeout time.Duration
 }
 
 // NewFetcher returns a Fetcher for the cache directory dir (usually
@@ -143,7 +145,7 @@ func NewFetcher(dir string, opts Options) *Fetcher {
 	if client == nil {
 		client = defaultClient()
 	}
-	return &Fetcher{dir: dir, client: client, progress: opts.Progress, checksumFlag: opts.ChecksumFlag, freeSpace: freeSpace}
+	return &Fetcher{dir: dir, client: client, progress: opts.Progress, checksumFlag: opts.ChecksumFlag, freeSpace: freeSpace, stallTimeout: defaultStallTimeout}
 }
 
 // defaultClient times out connecting and waiting for headers, never a
@@ -270,7 +272,7 @@ func resolve(src Source) (location, error) {
 		}
 		loc.key = hashKey("checksum", src.Checksum.String())
 	}
-	if loc.name == "" || loc.name == "." || loc.name == "/" || strings.HasPrefix(loc.name, ".") {
+	if loc.name == "" || loc.name == "/" || strings.HasPrefix(loc.name, ".") || loc.name == RecordFile {
 		loc.name = "image"
 	}
 	return loc, nil
@@ -324,7 +326,11 @@ func removeParts(dir string) error {
 
 // transfer copies the image into dir through a temporary file, verifies it
 // and renames it into place, then writes the record.
-func (f *Fetcher) transfer(ctx context.Context, src Source, loc location, dir string) (img Image, err error) {
+func (f *Fetcher) transfer(parent context.Context, src Source, loc location, dir string) (img Image, err error) {
+	// The transfer's context also ends when no byte has arrived for
+	// stallTimeout: a server that stops sending must not hang a create.
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	body, size, err := f.open(ctx, loc)
 	if err != nil {
 		return Image{}, err
@@ -377,11 +383,15 @@ func (f *Fetcher) transfer(ctx context.Context, src Source, loc location, dir st
 	}
 	prog := newProgress(f.progress, loc.name, size)
 	var head headWriter
-	n, err := io.Copy(io.MultiWriter(tmp, h, prog, &head), contextReader{ctx, body})
+	watchdog := time.AfterFunc(f.stallTimeout, func() { cancel(errStalled) })
+	n, err := io.Copy(io.MultiWriter(tmp, h, prog, &head, resetter{watchdog, f.stallTimeout}), contextReader{ctx, body})
+	watchdog.Stop()
 	if err != nil {
 		switch {
 		case errors.Is(err, syscall.ENOSPC):
 			return Image{}, fmt.Errorf("image %s: %w in %s: the disk filled up after %s; nothing was kept", loc.display, ErrNoSpace, f.dir, formatBytes(n))
+		case errors.Is(context.Cause(ctx), errStalled):
+			return Image{}, fmt.Errorf("image %s: %w after %s: no data for %s; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), f.stallTimeout)
 		case ctx.Err() != nil:
 			return Image{}, fmt.Errorf("image %s: %w after %s: %w; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), ctx.Err())
 		case size >= 0:
@@ -430,6 +440,23 @@ func (f *Fetcher) transfer(ctx context.Context, src Source, loc location, dir st
 		}
 	}
 	return Image{Path: final, Size: n, Checksum: want, ChecksumFrom: from}, nil
+}
+
+// errStalled ends a transfer that received nothing for stallTimeout.
+var errStalled = errors.New("stalled")
+
+// defaultStallTimeout is how long a transfer may receive nothing.
+const defaultStallTimeout = time.Minute
+
+// resetter restarts a watchdog timer on every write.
+type resetter struct {
+	t *time.Timer
+	d time.Duration
+}
+
+func (r resetter) Write(p []byte) (int, error) {
+	r.t.Reset(r.d)
+	return len(p), nil
 }
 
 // headWriter keeps the first bytes written to it.

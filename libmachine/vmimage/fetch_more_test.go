@@ -201,3 +201,21 @@ func TestLineWriter(t *testing.T) {
 		t.Errorf("lines %q, want Downloading, three quarters, Verified", got)
 	}
 }
+
+// TestFetchStalled: a server that stops sending ends the fetch once
+// nothing has arrived for the stall timeout, keeping nothing.
+func TestFetchStalled(t *testing.T) {
+	img := image(300_000)
+	s := newServer(t)
+	s.set("/x.img", img)
+	s.set("/SHA256SUMS", []byte(sum256(img)+"  x.img\n"))
+	s.edit(func() { s.stall["/x.img"] = 100_000 })
+	cache := t.TempDir()
+	f := NewFetcher(cache, Options{})
+	f.stallTimeout = 300 * time.Millisecond
+	_, err := f.Fetch(context.Background(), Source{URL: s.URL + "/x.img"})
+	if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "no data for 300ms; nothing was kept") {
+		t.Fatalf("a stalled Fetch = %v, want ErrInterrupted saying no data arrived", err)
+	}
+	assertNothingTrusted(t, cache)
+}

@@ -698,6 +698,23 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+func TestResolveName(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://example.invalid/images/debian.qcow2", "debian.qcow2"},
+		{"https://example.invalid/images/debian.qcow2?token=x", "debian.qcow2"},
+		{"https://example.invalid/", "image"},
+		{"https://example.invalid", "image"},
+		{"https://example.invalid/.hidden", "image"},
+		{"https://example.invalid/" + RecordFile, "image"},
+		{"https://example.invalid/a%20b.img", "a b.img"},
+	} {
+		loc, err := resolve(Source{URL: tc.url})
+		if err != nil || loc.name != tc.want {
+			t.Errorf("resolve(%s) names the image %q (%v), want %q", tc.url, loc.name, err, tc.want)
+		}
+	}
+}
+
 func TestDefaultImageURL(t *testing.T) {
 	for _, tc := range []struct{ arch, want, errHas string }{
 		{"amd64", DefaultImageAMD64, ""},
