@@ -181,7 +181,7 @@ type record struct {
 
 // location is a Source resolved: remote or local, and the image's name.
 type location struct {
-	display string   // as shown to the user: the URL or the absolute path
+	display string   // as shown to the user: the URL without a password, or the absolute path
 	remote  *url.URL // nil for a local file
 	local   string   // the absolute path of a local file
 	name    string   // the image's file name
@@ -237,7 +237,7 @@ func resolve(src Source) (location, error) {
 		if u.Host == "" {
 			return location{}, fmt.Errorf("image %s: the URL has no host", raw)
 		}
-		loc.remote, loc.display = u, u.String()
+		loc.remote, loc.display = u, u.Redacted() // no password in messages or the record
 		loc.name = path.Base(u.Path)
 	case err == nil && u.Scheme == "file":
 		loc.local = filepath.FromSlash(u.Path)
@@ -264,7 +264,7 @@ func resolve(src Source) (location, error) {
 		loc.local, loc.display, loc.name = abs, abs, filepath.Base(abs)
 		loc.key = hashKey("file", abs, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(fi.ModTime().UnixNano(), 10))
 	} else {
-		loc.key = hashKey("url", loc.display)
+		loc.key = hashKey("url", u.String())
 	}
 	if !src.Checksum.IsZero() {
 		if err := src.Checksum.validHex(); err != nil {
@@ -586,8 +586,8 @@ func (f *Fetcher) published(ctx context.Context, loc location) (Checksum, string
 			u := *loc.remote
 			u.Path = path.Join(path.Dir(u.Path), name)
 			u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-			where = u.String()
-			data, ok, err := f.getSmall(ctx, where)
+			where = u.Redacted()
+			data, ok, err := f.getSmall(ctx, u.String())
 			if err != nil {
 				return Checksum{}, "", fmt.Errorf("image %s: checksum file %s: %w", loc.display, where, err)
 			}

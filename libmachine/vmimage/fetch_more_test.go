@@ -223,3 +223,27 @@ func TestFetchStalled(t *testing.T) {
 	}
 	assertNothingTrusted(t, cache)
 }
+
+// TestFetchHidesPassword: a password in the URL is sent, never shown in an
+// error or kept in the record.
+func TestFetchHidesPassword(t *testing.T) {
+	img := image(1000)
+	s := newServer(t)
+	s.set("/x.img", img)
+	s.set("/SHA256SUMS", []byte(sum256(img)+"  x.img\n"))
+	withPassword := strings.Replace(s.URL, "http://", "http://me:secret@", 1)
+	cache := t.TempDir()
+	f := NewFetcher(cache, Options{})
+	_, err := f.Fetch(context.Background(), Source{URL: withPassword + "/missing.img"})
+	if !errors.Is(err, ErrNotFound) || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "me:xxxxx@") {
+		t.Errorf("Fetch = %v, want ErrNotFound with the password redacted", err)
+	}
+	img2, err := f.Fetch(context.Background(), Source{URL: withPassword + "/x.img"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record, err := os.ReadFile(filepath.Join(filepath.Dir(img2.Path), RecordFile))
+	if err != nil || bytes.Contains(record, []byte("secret")) || strings.Contains(img2.ChecksumFrom, "secret") {
+		t.Errorf("the record %s (%v) or ChecksumFrom %q keeps the password", record, err, img2.ChecksumFrom)
+	}
+}
