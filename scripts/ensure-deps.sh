@@ -17,6 +17,10 @@ command -v sshfs >/dev/null 2>&1 || need+=(sshfs)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 # The upgrade tests index their local apt repository with dpkg-scanpackages.
 command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
+# libmachine/vmimage and qemuimg tests make small disk images with qemu-img.
+command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+# libmachine/cloudinit's tests read the seed ISO back with xorriso.
+command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
 # The shells cmd/machine's TestEnvShells evaluates `machine env` in, and the
 # completion tests load `machine completion` scripts into (bash and
 # dash come with Debian).

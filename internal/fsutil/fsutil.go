@@ -90,6 +90,30 @@ func LockFile(path string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// TryLockFile takes an exclusive lock on path without waiting, creating the
+// file (0600) when needed. It returns a nil Lock and no error when another
+// holder has the lock, so that a caller can say it waits before LockFile.
+func TryLockFile(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		_ = f.Close()
+		if err == unix.EWOULDBLOCK {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
 // Unlock releases the lock.
 func (l *Lock) Unlock() error {
 	defer l.f.Close()

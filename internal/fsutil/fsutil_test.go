@@ -419,3 +419,44 @@ func TestLockFileExcludes(t *testing.T) {
 		})
 	}
 }
+
+func TestTryLockFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".lock")
+	first, err := TryLockFile(path)
+	if err != nil || first == nil {
+		t.Fatalf("TryLockFile on a free lock = %v, %v; want the lock", first, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, path string) locker
+	}{
+		{"goroutine", goroutineLocker},
+		{"process", processLocker},
+	} {
+		t.Run("held by a "+tc.name, func(t *testing.T) {
+			if tc.name == "process" {
+				// Another process holds it: release ours and let it lock.
+				if err := first.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				other := tc.start(t, path)
+				if err := <-other.acquired; err != nil {
+					t.Fatal(err)
+				}
+				defer other.release()
+			}
+			l, err := TryLockFile(path)
+			if err != nil || l != nil {
+				t.Fatalf("TryLockFile on a held lock = %v, %v; want nil, nil", l, err)
+			}
+		})
+	}
+	again, err := TryLockFile(path)
+	if err != nil || again == nil {
+		t.Fatalf("TryLockFile after the holder left = %v, %v; want the lock", again, err)
+	}
+	_ = again.Unlock()
+	if _, err := TryLockFile(filepath.Join(t.TempDir(), "missing", ".lock")); err == nil {
+		t.Error("TryLockFile in a missing directory succeeded")
+	}
+}
