@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
+	"github.com/machine-cli/machine/internal/progress"
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/transfer"
 )
@@ -48,71 +46,23 @@ func scpCommand(env *cliEnv) *cli.Command {
 	}
 }
 
-// progressMeter renders scp's progress on stderr: on a terminal, one line
-// per file rewritten as it goes; otherwise one line per file when it is
-// done.
+// progressMeter reports scp's progress on stderr, file by file: a bar
+// per file on a terminal, otherwise a line per file when it is done.
 type progressMeter struct {
-	w        io.Writer
-	terminal bool
-	file     string
-	start    time.Time
-	last     time.Time
+	w    io.Writer
+	file string
+	bar  *progress.Bar
 }
 
-func newProgressMeter(w io.Writer) *progressMeter {
-	f, ok := w.(*os.File)
-	return &progressMeter{w: w, terminal: ok && term.IsTerminal(int(f.Fd()))}
-}
-
-// redraw is how often a terminal line is rewritten.
-const redraw = 200 * time.Millisecond
+func newProgressMeter(w io.Writer) *progressMeter { return &progressMeter{w: w} }
 
 func (p *progressMeter) update(pr transfer.Progress) {
-	now := time.Now()
-	if pr.Path != p.file || pr.Done == 0 {
-		p.file, p.start, p.last = pr.Path, now, time.Time{}
+	if p.bar == nil || pr.Path != p.file || pr.Done == 0 {
+		p.file, p.bar = pr.Path, progress.New(p.w, pr.Path, pr.Size, progress.Options{Summary: true})
 	}
-	finished := pr.Done >= pr.Size
-	switch {
-	case finished:
-		p.print(pr, now, "\n")
-	case p.terminal && now.Sub(p.last) >= redraw:
-		p.last = now
-		p.print(pr, now, "")
+	p.bar.Set(pr.Done)
+	if pr.Done >= pr.Size {
+		p.bar.Finish()
+		p.bar = nil
 	}
-}
-
-func (p *progressMeter) print(pr transfer.Progress, now time.Time, end string) {
-	prefix := ""
-	if p.terminal {
-		prefix = "\r\033[K"
-	}
-	fmt.Fprint(p.w, prefix+progressLine(pr, now.Sub(p.start))+end)
-}
-
-// progressLine is "PATH  PCT%  SIZE  RATE" for a file after elapsed.
-func progressLine(pr transfer.Progress, elapsed time.Duration) string {
-	pct := int64(100)
-	if pr.Size > 0 {
-		pct = pr.Done * 100 / pr.Size
-	}
-	rate := "-"
-	if s := elapsed.Seconds(); s > 0 && pr.Done > 0 {
-		rate = humanBytes(float64(pr.Done)/s) + "/s"
-	}
-	return fmt.Sprintf("%s  %3d%%  %s  %s", pr.Path, pct, humanBytes(float64(pr.Done)), rate)
-}
-
-// humanBytes gives n bytes in B, KB, MB or GB (powers of 1024, as scp).
-func humanBytes(n float64) string {
-	units := []string{"B", "KB", "MB", "GB", "TB"}
-	i := 0
-	for n >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f%s", n, units[i])
-	}
-	return fmt.Sprintf("%.1f%s", n, units[i])
 }

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/machine-cli/machine/internal/fsutil"
+	"github.com/machine-cli/machine/internal/progress"
 	"golang.org/x/sys/unix"
 )
 
@@ -349,7 +350,7 @@ func (f *Fetcher) transfer(parent context.Context, src Source, loc location, dir
 			return Image{}, fmt.Errorf("image cache %s: %w", dir, err)
 		}
 		if uint64(size) > free {
-			return Image{}, fmt.Errorf("image %s: %w in %s: the image needs %s, %s is free", loc.display, ErrNoSpace, f.dir, formatBytes(size), formatBytes(int64(free)))
+			return Image{}, fmt.Errorf("image %s: %w in %s: the image needs %s, %s is free", loc.display, ErrNoSpace, f.dir, progress.Bytes(size), progress.Bytes(int64(free)))
 		}
 	}
 
@@ -376,12 +377,12 @@ func (f *Fetcher) transfer(parent context.Context, src Source, loc location, dir
 			verb = "Copying"
 		}
 		if size >= 0 {
-			fmt.Fprintf(f.progress, "%s %s (%s) from %s\n", verb, loc.name, formatBytes(size), loc.display)
+			fmt.Fprintf(f.progress, "%s %s (%s) from %s\n", verb, loc.name, progress.Bytes(size), loc.display)
 		} else {
 			fmt.Fprintf(f.progress, "%s %s from %s\n", verb, loc.name, loc.display)
 		}
 	}
-	prog := newProgress(f.progress, loc.name, size)
+	prog := progress.New(f.progress, loc.name, size, progress.Options{Quarters: true})
 	var head headWriter
 	watchdog := time.AfterFunc(f.stallTimeout, func() { cancel(errStalled) })
 	n, err := io.Copy(io.MultiWriter(tmp, h, prog, &head, resetter{watchdog, f.stallTimeout}), contextReader{ctx, body})
@@ -389,21 +390,21 @@ func (f *Fetcher) transfer(parent context.Context, src Source, loc location, dir
 	if err != nil {
 		switch {
 		case errors.Is(err, syscall.ENOSPC):
-			return Image{}, fmt.Errorf("image %s: %w in %s: the disk filled up after %s; nothing was kept", loc.display, ErrNoSpace, f.dir, formatBytes(n))
+			return Image{}, fmt.Errorf("image %s: %w in %s: the disk filled up after %s; nothing was kept", loc.display, ErrNoSpace, f.dir, progress.Bytes(n))
 		case errors.Is(context.Cause(ctx), errStalled):
-			return Image{}, fmt.Errorf("image %s: %w after %s: no data for %s; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), f.stallTimeout)
+			return Image{}, fmt.Errorf("image %s: %w after %s: no data for %s; nothing was kept", loc.display, ErrInterrupted, progress.Bytes(n), f.stallTimeout)
 		case ctx.Err() != nil:
-			return Image{}, fmt.Errorf("image %s: %w after %s: %w; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), ctx.Err())
+			return Image{}, fmt.Errorf("image %s: %w after %s: %w; nothing was kept", loc.display, ErrInterrupted, progress.Bytes(n), ctx.Err())
 		case size >= 0:
-			return Image{}, fmt.Errorf("image %s: %w after %s of %s: %w; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), formatBytes(size), err)
+			return Image{}, fmt.Errorf("image %s: %w after %s of %s: %w; nothing was kept", loc.display, ErrInterrupted, progress.Bytes(n), progress.Bytes(size), err)
 		default:
-			return Image{}, fmt.Errorf("image %s: %w after %s: %w; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), err)
+			return Image{}, fmt.Errorf("image %s: %w after %s: %w; nothing was kept", loc.display, ErrInterrupted, progress.Bytes(n), err)
 		}
 	}
 	if size >= 0 && n != size {
-		return Image{}, fmt.Errorf("image %s: %w after %s of %s; nothing was kept", loc.display, ErrInterrupted, formatBytes(n), formatBytes(size))
+		return Image{}, fmt.Errorf("image %s: %w after %s of %s; nothing was kept", loc.display, ErrInterrupted, progress.Bytes(n), progress.Bytes(size))
 	}
-	prog.done()
+	prog.Finish()
 	got := Checksum{Algorithm: algo, Hex: hex.EncodeToString(h.Sum(nil))}
 	if want.IsZero() {
 		want, from = got, "computed"
@@ -643,7 +644,7 @@ func (f *Fetcher) getSmall(ctx context.Context, rawURL string) (data []byte, ok 
 		return nil, false, err
 	}
 	if len(data) > maxSumsSize {
-		return nil, false, fmt.Errorf("larger than %s", formatBytes(maxSumsSize))
+		return nil, false, fmt.Errorf("larger than %s", progress.Bytes(maxSumsSize))
 	}
 	return data, true, nil
 }
