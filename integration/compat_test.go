@@ -9,7 +9,8 @@ import (
 
 // TestDockerMachineStore: a machine as docker-machine 0.16 wrote it (its
 // config.json fixture, with this host's address and paths, and no
-// known_hosts) works with env, ip, url, ssh, ls, inspect and rm.
+// known_hosts) works with env, ip, ssh, ls, inspect, status, config, scp,
+// use, provision, regenerate-certs and rm.
 func TestDockerMachineStore(t *testing.T) {
 	h := startHost(t, dockerImage)
 	m := newCLI(t)
@@ -58,6 +59,32 @@ func TestDockerMachineStore(t *testing.T) {
 	}
 	if got := m.ok(t, "inspect", "-f", "{{.HostOptions.EngineOptions.InstallURL}}", "n1").Stdout; got != "https://get.docker.com\n" {
 		t.Errorf("inspect InstallURL = %q", got)
+	}
+	if got := m.ok(t, "status", "n1").Stdout; got != "Running\n" {
+		t.Errorf("status = %q", got)
+	}
+	if got := m.ok(t, "config", "n1").Stdout; !strings.Contains(got, "-H=tcp://"+h.IP+":2376") {
+		t.Errorf("config:\n%s", got)
+	}
+	local := filepath.Join(t.TempDir(), "note.txt")
+	if err := os.WriteFile(local, []byte("from the runner\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.ok(t, "scp", "-q", local, "n1:/tmp/note.txt")
+	if got := m.ok(t, "ssh", "n1", "cat /tmp/note.txt").Stdout; got != "from the runner\n" {
+		t.Errorf("scp'd file reads %q", got)
+	}
+	m.ok(t, "use", "n1")
+	if out, err := dockerCLI(t, m.dockerConfig(), "version", "--format", "{{.Server.Version}}"); err != nil || out == "" {
+		t.Errorf("docker version in the context use made: %v: %s", err, out)
+	}
+	m.ok(t, "use", "-u")
+	// Docker is there, so provision installs nothing from get.docker.com.
+	m.ok(t, "provision", "n1")
+	m.ok(t, "regenerate-certs", "-f", "n1")
+	vars = parseEnv(t, m.ok(t, "env", "--shell", "bash", "n1").Stdout)
+	if v, err := dockerVersion(t, vars); err != nil || v == "" {
+		t.Fatalf("docker version after provision and regenerate-certs: %v: %s", err, v)
 	}
 	m.ok(t, "rm", "-y", "n1")
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
