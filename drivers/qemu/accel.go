@@ -172,7 +172,24 @@ func ProbeGuest(ctx context.Context, h Host, accel Accel) error {
 	case exit == nil:
 		return fmt.Errorf("run %s: %w", h.Binary, err)
 	}
-	return fmt.Errorf("QEMU could not run a guest under %s: %s", accel, lastLine(stderr.String(), exit.String()))
+	return fmt.Errorf("QEMU could not run a guest under %s: %s", accel, complaint(stderr.String(), exit.String()))
+}
+
+// complaint is QEMU's first error line in stderr (the cause; an assertion
+// or abort may follow it), else its last line, else def; without QEMU's
+// "qemu-system-ARCH: " prefix.
+func complaint(stderr, def string) string {
+	line := lastLine(stderr, def)
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "error:") {
+			line = strings.TrimSpace(l)
+			break
+		}
+	}
+	if name, rest, ok := strings.Cut(line, ": "); ok && strings.HasPrefix(name, "qemu-system-") {
+		line = rest
+	}
+	return line
 }
 
 // cpuModel is the CPU model VMs use under accel: the host's own under

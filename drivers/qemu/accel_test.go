@@ -93,3 +93,19 @@ func TestProbeBIOS(t *testing.T) {
 		t.Errorf("reset vector = % x, want mov al,0x2a; out 0xf4,al", got)
 	}
 }
+
+func TestComplaint(t *testing.T) {
+	for _, tc := range []struct{ name, stderr, want string }{
+		{"error before an abort", "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion failed.\n",
+			"error: failed to set MSR 0x10a to 0x69"},
+		{"last line", "qemu-system-x86_64: warning: something\nqemu-system-x86_64: Could not access KVM kernel module: Permission denied\n",
+			"Could not access KVM kernel module: Permission denied"},
+		{"nothing said", "", "signal: aborted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := complaint(tc.stderr, "signal: aborted"); got != tc.want {
+				t.Errorf("complaint = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
