@@ -246,6 +246,38 @@ func TestQEMUVM(t *testing.T) {
 		}
 	})
 
+	t.Run("stop falls back to quit", func(t *testing.T) {
+		c := vmConfig(t, host, accel, image, "qstop")
+		v, err := qemu.Start(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		killVM(t, v)
+		pid, _ := v.PID()
+		// In its firmware, the guest does not act on ACPI power-down within
+		// a second: Stop quits QEMU.
+		if err := v.Stop(ctx, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if !processGone(pid) {
+			t.Errorf("QEMU process %d still runs after Stop", pid)
+		}
+		if err := v.Stop(ctx, time.Second); err != nil {
+			t.Errorf("Stop of a stopped VM: %v", err)
+		}
+		// Starting it again works: the machine keeps its firmware variables.
+		v, err = qemu.Start(ctx, c)
+		if err != nil {
+			t.Fatalf("start again: %v", err)
+		}
+		if _, err := qemu.Start(ctx, c); err == nil || !strings.Contains(err.Error(), "the VM already runs") {
+			t.Errorf("a second Start of a running VM: %v", err)
+		}
+		if err := v.Kill(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("boot, login, power down", func(t *testing.T) {
 		c := vmConfig(t, host, accel, image, "qboot")
 		start := time.Now()

@@ -66,6 +66,11 @@ func (c Config) Validate() error {
 	case c.SSHPort < 1 || c.EnginePort < 1:
 		return fmt.Errorf("no loopback ports for SSH and the engine")
 	}
+	for _, p := range []string{c.Dir, c.Disk, c.Seed, c.Firmware.Code} {
+		if p != "" && !filepath.IsAbs(p) {
+			return fmt.Errorf("path %q is relative: QEMU leaves its working directory when it detaches; give an absolute path", p)
+		}
+	}
 	// A unix socket's path is limited to about 104 bytes (sun_path).
 	if n := len(c.Path(QMPSocket)); n > 100 {
 		return fmt.Errorf("the machine directory %s is too long for QEMU's control socket (%d bytes, at most 100): use a shorter MACHINE_STORAGE_PATH", c.Dir, n)

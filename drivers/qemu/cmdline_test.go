@@ -73,6 +73,8 @@ func TestValidate(t *testing.T) {
 		{"no ports", func(c *Config) { c.SSHPort = 0 }, "no loopback ports"},
 		{"long dir", func(c *Config) { c.Dir = "/" + strings.Repeat("d", 100) }, "too long for QEMU's control socket"},
 		{"comma", func(c *Config) { c.Disk = "/a,b/disk.qcow2" }, "has a comma"},
+		{"relative disk", func(c *Config) { c.Disk = "disk.qcow2" }, `path "disk.qcow2" is relative`},
+		{"relative dir", func(c *Config) { c.Dir = "machines/dev" }, "is relative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()

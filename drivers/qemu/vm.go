@@ -41,8 +41,14 @@ type VM struct {
 	Dir string
 }
 
-// Open is the VM whose files are in dir; it need not run.
-func Open(dir string) *VM { return &VM{Dir: dir} }
+// Open is the VM whose files are in dir; it need not run. A relative dir
+// is made absolute: QEMU's command line names the absolute paths.
+func Open(dir string) *VM {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return &VM{Dir: dir}
+}
 
 func (v *VM) path(name string) string { return filepath.Join(v.Dir, name) }
 
@@ -85,7 +91,6 @@ func Start(ctx context.Context, c Config) (*VM, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Binary, c.Args()...)
-	cmd.Dir = c.Dir
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -86,7 +86,7 @@ func (v *VM) WaitBoot(ctx context.Context, w io.Writer, sshAddr string, bound ti
 			return retry.Stop(v.bootError("QEMU exited during the boot"))
 		}
 		if time.Since(lastNote) >= bootNotice {
-			say("waiting for SSH on %s, %s", sshAddr, bootStages[stage].name)
+			say("still booting (%s), waiting for SSH on %s", bootStages[stage].name, sshAddr)
 		}
 		return errors.New("no SSH banner yet")
 	})
