@@ -37,6 +37,8 @@ if cached; then
   echo "$image"
   exit 0
 fi
+# With the lock held no build runs: a .build directory is a killed build's.
+rm -rf "$cache"/.build.*
 
 mirror() {
   local m
