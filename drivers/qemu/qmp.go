@@ -18,7 +18,11 @@ const qmpTimeout = 10 * time.Second
 
 // qmpClient speaks QEMU's machine protocol over its unix socket: one JSON
 // object a line, a greeting, then commands answered by "return" or
-// "error" with asynchronous "event"s in between.
+// "error" with asynchronous "event"s in between. (github.com/digitalocean/
+// go-qemu/qmp does this too, but without deadlines or contexts: its
+// Connect waits for the greeting forever, which is what a second client of
+// QEMU's one-client socket gets, and its Run blocks forever on a QEMU
+// that does not answer. The four commands used here need no more.)
 type qmpClient struct {
 	conn net.Conn
 	r    *bufio.Reader
