@@ -214,6 +214,22 @@ func TestQEMUVM(t *testing.T) {
 		}
 	})
 
+	t.Run("disk missing", func(t *testing.T) {
+		c := vmConfig(t, host, accel, image, "qnodisk")
+		c.Disk = filepath.Join(c.Dir, "missing.qcow2")
+		v, err := qemu.Start(ctx, c)
+		if err == nil {
+			killVM(t, v)
+			t.Fatal("QEMU started without its disk")
+		}
+		if !strings.HasPrefix(err.Error(), "QEMU did not start: ") || !strings.Contains(err.Error(), "missing.qcow2") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("err = %v, want one line naming the disk", err)
+		}
+		if pid, err := qemu.Open(c.Dir).PID(); pid != 0 || err != nil {
+			t.Errorf("a QEMU process %d is left after the failed start (%v)", pid, err)
+		}
+	})
+
 	t.Run("killed at once", func(t *testing.T) {
 		c := vmConfig(t, host, accel, image, "qkill")
 		v, err := qemu.Start(ctx, c)

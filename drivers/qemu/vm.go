@@ -106,12 +106,18 @@ func Start(ctx context.Context, c Config) (*VM, error) {
 			return nil, PortTakenError(port, flag)
 		}
 		if ctx.Err() != nil {
+			// The daemon may have forked before the command was killed.
+			_ = v.Kill(context.Background())
 			return nil, fmt.Errorf("QEMU did not start within %s (see %s)", startTimeout, c.Path(QEMULog))
 		}
-		return nil, fmt.Errorf("QEMU did not start: %s", lastLine(string(said), runErr.Error()))
+		return nil, fmt.Errorf("QEMU did not start: %s", complaint(string(said), runErr.Error()))
 	}
-	if pid, err := v.PID(); err != nil || pid == 0 {
-		return nil, fmt.Errorf("QEMU started but its pidfile %s names no running process: %w", c.Path(PIDFile), err)
+	pid, err := v.PID()
+	if err != nil {
+		return nil, err
+	}
+	if pid == 0 {
+		return nil, fmt.Errorf("QEMU started but its pidfile %s names no running process (see %s)", c.Path(PIDFile), c.Path(QEMULog))
 	}
 	return v, nil
 }
