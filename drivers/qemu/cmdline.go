@@ -1,7 +1,10 @@
 package qemu
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,6 +48,39 @@ type Config struct {
 	// Dir is the machine's directory: pidfile, QMP socket, serial log,
 	// firmware variables.
 	Dir string
+	// MAC is the address of the NIC on user-mode networking (QEMU's
+	// default when empty), for the seed's network-config to match.
+	MAC string
+	// Mesh, when set, gives the VM a second NIC on which the local VMs of
+	// one store reach each other.
+	Mesh *Mesh
+}
+
+// Mesh is a network joining the local VMs of one store: a QEMU socket
+// netdev on a multicast group sent through the loopback interface, which
+// every VM of the store joins, so that any number of them form one
+// Ethernet segment without a switch process or privileges. (QEMU's
+// listen/connect sockets link exactly two VMs.) The guest's address on it
+// comes from the seed's network-config, matched by MAC.
+type Mesh struct {
+	Group string // multicast group and port, "239.X.Y.Z:PORT"; see MeshGroup
+	MAC   string // the VM's address on the mesh
+}
+
+// MeshGroup is the multicast group of the store at storePath: an
+// organization-local address (239.0.0.0/8) and port derived from the path,
+// so that two stores on one host do not share a segment.
+func MeshGroup(storePath string) string {
+	h := sha256.Sum256([]byte("mesh\x00" + storePath))
+	port := 40000 + int(binary.BigEndian.Uint16(h[3:5]))%20000
+	return fmt.Sprintf("239.%d.%d.%d:%d", h[0], h[1], h[2]|1, port)
+}
+
+// MAC is a stable, locally unique MAC address for key (a store path,
+// machine name and NIC), in QEMU's 52:54:00 range.
+func MAC(key string) string {
+	h := sha256.Sum256([]byte("mac\x00" + key))
+	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", h[0], h[1], h[2])
 }
 
 // Path is the path of one of the VM's files (PIDFile, ...) in its directory.
@@ -69,6 +105,20 @@ func (c Config) Validate() error {
 	for _, p := range []string{c.Dir, c.Disk, c.Seed, c.Firmware.Code} {
 		if p != "" && !filepath.IsAbs(p) {
 			return fmt.Errorf("path %q is relative: QEMU leaves its working directory when it detaches; give an absolute path", p)
+		}
+	}
+	if c.Mesh != nil {
+		host, _, err := net.SplitHostPort(c.Mesh.Group)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsMulticast() || ip.To4() == nil {
+			return fmt.Errorf("mesh group %q is not an IPv4 multicast address and port", c.Mesh.Group)
+		}
+		if _, err := net.ParseMAC(c.Mesh.MAC); err != nil {
+			return fmt.Errorf("mesh MAC %q: %w", c.Mesh.MAC, err)
+		}
+	}
+	if c.MAC != "" {
+		if _, err := net.ParseMAC(c.MAC); err != nil {
+			return fmt.Errorf("MAC %q: %w", c.MAC, err)
 		}
 	}
 	// A unix socket's path is limited to about 104 bytes (sun_path).
@@ -116,7 +166,15 @@ func (c Config) Args() []string {
 	args = append(args,
 		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d",
 			c.SSHPort, guestSSHPort, c.EnginePort, guestEnginePort),
-		"-device", "virtio-net-pci,netdev=net0",
+		"-device", "virtio-net-pci,netdev=net0"+macOption(c.MAC),
+	)
+	if c.Mesh != nil {
+		args = append(args,
+			"-netdev", "socket,id=mesh0,mcast="+c.Mesh.Group+",localaddr=127.0.0.1",
+			"-device", "virtio-net-pci,netdev=mesh0"+macOption(c.Mesh.MAC),
+		)
+	}
+	args = append(args,
 		"-device", "virtio-rng-pci",
 		"-serial", "file:"+c.Path(SerialLog),
 		"-qmp", "unix:"+c.Path(QMPSocket)+",server=on,wait=off",
@@ -124,4 +182,11 @@ func (c Config) Args() []string {
 		"-daemonize",
 	)
 	return args
+}
+
+func macOption(mac string) string {
+	if mac == "" {
+		return ""
+	}
+	return ",mac=" + mac
 }

@@ -33,6 +33,10 @@ func TestArgsGolden(t *testing.T) {
 		change func(*Config)
 	}{
 		{"tcg-x86_64", func(*Config) {}},
+		{"tcg-mesh", func(c *Config) {
+			c.MAC = "52:54:00:12:34:01"
+			c.Mesh = &Mesh{Group: "239.1.2.3:45678", MAC: "52:54:00:aa:00:01"}
+		}},
 		{"kvm-noseed", func(c *Config) { c.Accel, c.Seed, c.CPUs, c.MemoryMB = AccelKVM, "", 4, 4096 }},
 		{"hvf-aarch64", func(c *Config) {
 			c.Arch, c.Accel, c.Binary = "aarch64", AccelHVF, "qemu-system-aarch64"
@@ -73,6 +77,10 @@ func TestValidate(t *testing.T) {
 		{"no ports", func(c *Config) { c.SSHPort = 0 }, "no loopback ports"},
 		{"long dir", func(c *Config) { c.Dir = "/" + strings.Repeat("d", 100) }, "too long for QEMU's control socket"},
 		{"comma", func(c *Config) { c.Disk = "/a,b/disk.qcow2" }, "has a comma"},
+		{"mesh not multicast", func(c *Config) { c.Mesh = &Mesh{Group: "127.0.0.1:4000", MAC: "52:54:00:aa:00:01"} }, "is not an IPv4 multicast address"},
+		{"mesh without port", func(c *Config) { c.Mesh = &Mesh{Group: "239.1.2.3", MAC: "52:54:00:aa:00:01"} }, "is not an IPv4 multicast address"},
+		{"mesh bad MAC", func(c *Config) { c.Mesh = &Mesh{Group: "239.1.2.3:4000", MAC: "nope"} }, `mesh MAC "nope"`},
+		{"bad MAC", func(c *Config) { c.MAC = "52:54" }, `MAC "52:54"`},
 		{"relative disk", func(c *Config) { c.Disk = "disk.qcow2" }, `path "disk.qcow2" is relative`},
 		{"relative dir", func(c *Config) { c.Dir = "machines/dev" }, "is relative"},
 	} {
@@ -107,4 +115,22 @@ func render(args []string) string {
 		b.WriteString(a)
 	}
 	return b.String() + "\n"
+}
+
+func TestMeshGroupAndMAC(t *testing.T) {
+	a, b := MeshGroup("/home/u/.docker/machine"), MeshGroup("/tmp/store")
+	if a == b || a != MeshGroup("/home/u/.docker/machine") {
+		t.Errorf("groups %s, %s: want stable and different per store", a, b)
+	}
+	for _, g := range []string{a, b} {
+		c := testConfig()
+		c.Mesh = &Mesh{Group: g, MAC: MAC("/tmp/store\x00dev\x00mesh")}
+		if err := c.Validate(); err != nil {
+			t.Errorf("group %s: %v", g, err)
+		}
+	}
+	m1, m2 := MAC("s\x00a"), MAC("s\x00b")
+	if m1 == m2 || m1 != MAC("s\x00a") || !strings.HasPrefix(m1, "52:54:00:") {
+		t.Errorf("MACs %s, %s: want stable, different, in 52:54:00", m1, m2)
+	}
 }
