@@ -43,7 +43,7 @@ const vmUser = "machine"
 // with a copy-on-write disk over image and a NoCloud seed ISO authorizing
 // the test key. The seed is made with genisoimage until libmachine's image
 // layer writes one in Go.
-func vmFiles(t *testing.T, image, name string) (dir, disk, seed string) {
+func vmFiles(t *testing.T, image, name, networkConfig string) (dir, disk, seed string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mq-")
 	if err != nil {
@@ -68,7 +68,11 @@ users:
       - %s
 `, name, vmUser, env.pubKey)
 	metaData := fmt.Sprintf("instance-id: %s-%d\nlocal-hostname: %s\n", name, os.Getpid(), name)
-	for file, content := range map[string]string{"user-data": userData, "meta-data": metaData} {
+	files := map[string]string{"user-data": userData, "meta-data": metaData}
+	if networkConfig != "" {
+		files["network-config"] = networkConfig
+	}
+	for file, content := range files {
 		if err := os.MkdirAll(seedDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +81,11 @@ users:
 		}
 	}
 	seed = filepath.Join(dir, "seed.iso")
-	gen := exec.Command("genisoimage", "-quiet", "-output", seed, "-V", "cidata", "-J", "-r", "user-data", "meta-data")
+	names := []string{"user-data", "meta-data"}
+	if networkConfig != "" {
+		names = append(names, "network-config")
+	}
+	gen := exec.Command("genisoimage", append([]string{"-quiet", "-output", seed, "-V", "cidata", "-J", "-r"}, names...)...)
 	gen.Dir = seedDir
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("genisoimage: %v\n%s", err, out)
@@ -87,6 +95,12 @@ users:
 
 // vmConfig is a VM of the test image on this host, with free ports.
 func vmConfig(t *testing.T, host qemu.Host, accel qemu.Accel, image, name string) qemu.Config {
+	return meshVMConfig(t, host, accel, image, name, "", "")
+}
+
+// meshVMConfig is a VM of the test image with free ports; with a mesh
+// group, also on the mesh at meshAddr (CIDR), set by a network-config.
+func meshVMConfig(t *testing.T, host qemu.Host, accel qemu.Accel, image, name, group, meshAddr string) qemu.Config {
 	t.Helper()
 	fw, err := qemu.FindFirmware("/", host.Arch)
 	if err != nil {
@@ -96,11 +110,32 @@ func vmConfig(t *testing.T, host qemu.Host, accel qemu.Accel, image, name string
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, disk, seed := vmFiles(t, image, name)
+	var mesh *qemu.Mesh
+	var lanMAC, networkConfig string
+	if group != "" {
+		key := fmt.Sprintf("%d\x00%s", os.Getpid(), name)
+		lanMAC = qemu.MAC(key + "\x00lan")
+		mesh = &qemu.Mesh{Group: group, MAC: qemu.MAC(key + "\x00mesh")}
+		networkConfig = fmt.Sprintf(`version: 1
+config:
+  - type: physical
+    name: lan0
+    mac_address: "%s"
+    subnets:
+      - type: dhcp
+  - type: physical
+    name: mesh0
+    mac_address: "%s"
+    subnets:
+      - type: static
+        address: %s
+`, lanMAC, mesh.MAC, meshAddr)
+	}
+	dir, disk, seed := vmFiles(t, image, name, networkConfig)
 	return qemu.Config{
 		Name: name, Binary: host.Binary, Arch: host.Arch, Accel: accel, Firmware: fw,
-		CPUs: 2, MemoryMB: 2048, Disk: disk, Seed: seed,
-		SSHPort: sshPort, EnginePort: enginePort, Dir: dir,
+		CPUs: 2, MemoryMB: 1536, Disk: disk, Seed: seed,
+		SSHPort: sshPort, EnginePort: enginePort, Dir: dir, MAC: lanMAC, Mesh: mesh,
 	}
 }
 
@@ -173,9 +208,11 @@ func TestQEMUAccel(t *testing.T) {
 	}
 }
 
-// TestQEMUVM boots the test image under QEMU for real (about a minute
-// under TCG): SSH banner, login with the key, QMP state, ACPI power-down
-// until the process is gone; a VM killed at once; a port taken.
+// TestQEMUVM boots the test image under QEMU for real (about a minute and
+// a half under TCG): two VMs on a mesh at once, SSH banner, login with the
+// key, each reaching the other over the mesh, QMP state, ACPI power-down
+// until the process is gone; a VM killed at once, one stopped in its
+// firmware, a port taken, a disk missing.
 func TestQEMUVM(t *testing.T) {
 	image := vmImage(t)
 	host := qemuHost(t)
@@ -294,59 +331,89 @@ func TestQEMUVM(t *testing.T) {
 		}
 	})
 
-	t.Run("boot, login, power down", func(t *testing.T) {
-		c := vmConfig(t, host, accel, image, "qboot")
+	t.Run("two VMs on a mesh: boot, login, power down", func(t *testing.T) {
+		group := qemu.MeshGroup(t.TempDir())
+		meshIPs := []string{"192.168.76.11", "192.168.76.12"}
+		var (
+			configs []qemu.Config
+			vms     []*qemu.VM
+			pids    []int
+		)
 		start := time.Now()
-		v, err := qemu.Start(ctx, c)
-		if err != nil {
-			t.Fatal(err)
+		for i, name := range []string{"qboot1", "qboot2"} {
+			c := meshVMConfig(t, host, accel, image, name, group, meshIPs[i]+"/24")
+			v, err := qemu.Start(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			killVM(t, v)
+			pid, err := v.PID()
+			if err != nil || pid == 0 {
+				t.Fatalf("no QEMU process after Start: %d, %v", pid, err)
+			}
+			configs, vms, pids = append(configs, c), append(vms, v), append(pids, pid)
 		}
-		killVM(t, v)
-		pid, err := v.PID()
-		if err != nil || pid == 0 {
-			t.Fatalf("no QEMU process after Start: %d, %v", pid, err)
+
+		// Both boot at once.
+		progress := make([]bytes.Buffer, len(vms))
+		errs := make(chan error, len(vms))
+		for i, v := range vms {
+			go func() {
+				errs <- v.WaitBoot(ctx, &progress[i], sshAddr(configs[i]), 6*time.Minute)
+			}()
 		}
-		if err := syscall.Kill(pid, 0); err != nil {
-			t.Fatalf("QEMU process %d: %v", pid, err)
+		for range vms {
+			if err := <-errs; err != nil {
+				t.Fatalf("%v\nprogress:\n%s\n%s", err, progress[0].String(), progress[1].String())
+			}
 		}
-		sshAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.SSHPort))
-		var progress bytes.Buffer
-		if err := v.WaitBoot(ctx, &progress, sshAddr, 5*time.Minute); err != nil {
-			t.Fatalf("%v\nprogress:\n%s", err, progress.String())
-		}
-		t.Logf("SSH banner after %s (%s); progress:\n%s", time.Since(start).Round(time.Second), accel, progress.String())
-		for _, stage := range []string{"qemu: firmware (", "qemu: kernel (", "qemu: SSH answers on " + sshAddr} {
-			if !strings.Contains(progress.String(), stage) {
-				t.Errorf("progress lacks %q", stage)
+		t.Logf("SSH banners of both after %s (%s); progress of the first:\n%s", time.Since(start).Round(time.Second), accel, progress[0].String())
+		for i := range vms {
+			for _, stage := range []string{"qemu: firmware (", "qemu: kernel (", "qemu: SSH answers on " + sshAddr(configs[i])} {
+				if !strings.Contains(progress[i].String(), stage) {
+					t.Errorf("progress of %s lacks %q", configs[i].Name, stage)
+				}
 			}
 		}
 
-		// cloud-init made the user and its key before sshd started; the
-		// driver's create waits for cloud-init and Docker (not this test).
-		out := vmSSH(t, sshAddr, "id -un; hostname")
-		t.Logf("logged in after %s", time.Since(start).Round(time.Second))
-		if want := vmUser + "\nqboot\n"; out != want {
-			t.Errorf("in the VM: %q, want %q", out, want)
+		// cloud-init made the user, its key and the mesh address before
+		// sshd started; the driver's create waits for cloud-init and Docker.
+		for i, c := range configs {
+			other := meshIPs[1-i]
+			out := vmSSH(t, sshAddr(c), "id -un; hostname; timeout 20 bash -c 'exec 3<>/dev/tcp/"+other+"/22; head -1 <&3'")
+			want := vmUser + "\n" + c.Name + "\nSSH-2.0-"
+			if !strings.HasPrefix(out, want) {
+				t.Errorf("in %s (reading %s's SSH banner over the mesh): %q, want %q...", c.Name, other, out, want)
+			}
 		}
-		if st, err := v.Status(ctx); st != qemu.StatusRunning || err != nil {
+		t.Logf("logged in, and each reached the other over the mesh, after %s", time.Since(start).Round(time.Second))
+		if st, err := vms[0].Status(ctx); st != qemu.StatusRunning || err != nil {
 			t.Errorf("status = %s, %v; want running", st, err)
 		}
 
+		// Both power down at once.
 		stopStart := time.Now()
-		if err := v.Stop(ctx, 2*time.Minute); err != nil {
-			t.Fatal(err)
+		for _, v := range vms {
+			go func() { errs <- v.Stop(ctx, 2*time.Minute) }()
 		}
-		t.Logf("ACPI power-down took %s", time.Since(stopStart).Round(100*time.Millisecond))
-		if !processGone(pid) {
-			t.Errorf("QEMU process %d still runs after Stop", pid)
+		for range vms {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
 		}
-		if st, err := v.Status(ctx); st != qemu.StatusStopped || err != nil {
-			t.Errorf("status after stop = %s, %v; want stopped", st, err)
+		for i, v := range vms {
+			if !processGone(pids[i]) {
+				t.Errorf("QEMU process %d still runs after Stop", pids[i])
+			}
+			if st, err := v.Status(ctx); st != qemu.StatusStopped || err != nil {
+				t.Errorf("status after stop = %s, %v; want stopped", st, err)
+			}
+			// The guest shut itself down: its console says so.
+			if tail := strings.Join(v.SerialTail(30), "\n"); !strings.Contains(tail, "reboot: Power down") {
+				t.Errorf("%s did not power down through ACPI; serial tail:\n%s", configs[i].Name, tail)
+			}
 		}
-		// The guest shut itself down: its console says so.
-		if tail := strings.Join(v.SerialTail(30), "\n"); !strings.Contains(tail, "reboot: Power down") {
-			t.Errorf("the guest did not power down through ACPI; serial tail:\n%s", tail)
-		}
+		t.Logf("ACPI power-down of both took %s", time.Since(stopStart).Round(100*time.Millisecond))
 	})
 }
 
@@ -381,4 +448,9 @@ func vmSSH(t *testing.T, addr, script string) string {
 		t.Fatalf("ssh %s: %v\n%s", script, err, out)
 	}
 	return string(out)
+}
+
+// sshAddr is the loopback address forwarded to c's SSH server.
+func sshAddr(c qemu.Config) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.SSHPort))
 }
