@@ -20,6 +20,7 @@ deps:
 
 images: deps
 	bash integration/testhost/build.sh
+	bash integration/testhost/vm-image.sh >/dev/null
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting" >&2; exit 1; }

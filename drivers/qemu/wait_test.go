@@ -1,0 +1,116 @@
+package qemu
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestSerialTail(t *testing.T) {
+	dir := t.TempDir()
+	log := "\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n\r\n[    0.000000] Linux version 6.1.0\r\n" +
+		"line a\r\nline b\r\n\x1b[0;32m  OK  \x1b[0m] Started ssh.service\r\n"
+	if err := os.WriteFile(filepath.Join(dir, SerialLog), []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v := Open(dir)
+	got := v.SerialTail(3)
+	want := []string{"line a", "line b", "OK  ] Started ssh.service"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("tail = %q, want %q", got, want)
+	}
+	if s := bootStages[v.stage()].name; s != "kernel" {
+		t.Errorf("stage = %s, want kernel", s)
+	}
+	if tail := Open(t.TempDir()).SerialTail(3); len(tail) != 0 {
+		t.Errorf("tail of no log = %q", tail)
+	}
+}
+
+func TestBootError(t *testing.T) {
+	e := &BootError{Reason: "the VM did not answer on SSH (127.0.0.1:1) within 5m0s", Log: "/m/serial.log", Tail: []string{"a", "b"}}
+	want := "the VM did not answer on SSH (127.0.0.1:1) within 5m0s; last lines of its serial console (/m/serial.log):\n    a\n    b"
+	if e.Error() != want {
+		t.Errorf("got %q\nwant %q", e.Error(), want)
+	}
+	e.Tail = nil
+	if !strings.HasSuffix(e.Error(), "the VM printed nothing on its serial console (/m/serial.log)") {
+		t.Errorf("got %q", e.Error())
+	}
+}
+
+// serve accepts connections on a loopback port and hands each to handle.
+func serve(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestSSHBanner(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		handle func(net.Conn)
+		ok     bool
+	}{
+		{"banner", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")) }, true},
+		{"lines before the banner", func(c net.Conn) { c.Write([]byte("hello\r\nSSH-2.0-x\r\n")) }, true},
+		// What user-mode networking does before the guest listens.
+		{"accepts and closes", func(net.Conn) {}, false},
+		{"not ssh", func(c net.Conn) { c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := serve(t, tc.handle)
+			err := sshBanner(context.Background(), addr)
+			if tc.ok != (err == nil) {
+				t.Errorf("sshBanner = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+	t.Run("nothing listens", func(t *testing.T) {
+		if err := sshBanner(context.Background(), net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))); err == nil {
+			t.Error("sshBanner succeeded with nothing listening")
+		}
+	})
+}
+
+func TestWaitBootNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, SerialLog), []byte("BdsDxe: starting Boot0001\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	err := Open(dir).WaitBoot(context.Background(), &out, "127.0.0.1:1", 0)
+	be, ok := err.(*BootError)
+	if !ok || be.Reason != "QEMU is not running" || len(be.Tail) != 1 {
+		t.Fatalf("err = %#v", err)
+	}
+}
+
+func TestStatusOf(t *testing.T) {
+	for in, want := range map[string]Status{
+		"running": StatusRunning, "paused": StatusPaused, "prelaunch": StatusPaused, "suspended": StatusPaused,
+		"shutdown": StatusStopped, "guest-panicked": StatusError, "internal-error": StatusError,
+	} {
+		if got := statusOf(in); got != want {
+			t.Errorf("statusOf(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
