@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/machine-cli/machine/drivers/qemu"
+	"github.com/machine-cli/machine/libmachine/cloudinit"
+	"github.com/machine-cli/machine/libmachine/qemuimg"
 )
 
 // vmImage is the qemu driver's test VM image, built once by
@@ -41,54 +44,28 @@ const vmUser = "machine"
 
 // vmFiles makes a machine directory (short: it holds QEMU's unix socket)
 // with a copy-on-write disk over image and a NoCloud seed ISO authorizing
-// the test key. The seed is made with genisoimage until libmachine's image
-// layer writes one in Go.
-func vmFiles(t *testing.T, image, name, networkConfig string) (dir, disk, seed string) {
+// the test key, both made by the image layer (libmachine/qemuimg,
+// libmachine/cloudinit); nics, when given, replace cloud-init's default
+// network.
+func vmFiles(t *testing.T, image, name string, nics []cloudinit.NIC) (dir, disk, seed string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mq-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	tool, err := qemuimg.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
 	disk = filepath.Join(dir, "disk.qcow2")
-	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image, disk, "20G").CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img create: %v\n%s", err, out)
-	}
-	seedDir := filepath.Join(dir, "seed")
-	userData := fmt.Sprintf(`#cloud-config
-hostname: %s
-manage_etc_hosts: true
-locale: C.UTF-8
-users:
-  - name: %s
-    groups: [docker]
-    sudo: ALL=(ALL) NOPASSWD:ALL
-    shell: /bin/bash
-    ssh_authorized_keys:
-      - %s
-`, name, vmUser, env.pubKey)
-	metaData := fmt.Sprintf("instance-id: %s-%d\nlocal-hostname: %s\n", name, os.Getpid(), name)
-	files := map[string]string{"user-data": userData, "meta-data": metaData}
-	if networkConfig != "" {
-		files["network-config"] = networkConfig
-	}
-	for file, content := range files {
-		if err := os.MkdirAll(seedDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(seedDir, file), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := tool.CreateOverlay(t.Context(), image, disk, 20<<10); err != nil {
+		t.Fatal(err)
 	}
 	seed = filepath.Join(dir, "seed.iso")
-	names := []string{"user-data", "meta-data"}
-	if networkConfig != "" {
-		names = append(names, "network-config")
-	}
-	gen := exec.Command("genisoimage", append([]string{"-quiet", "-output", seed, "-V", "cidata", "-J", "-r"}, names...)...)
-	gen.Dir = seedDir
-	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("genisoimage: %v\n%s", err, out)
+	cfg := cloudinit.Config{Hostname: name, User: vmUser, SSHAuthorizedKeys: []string{env.pubKey}, NICs: nics}
+	if err := cloudinit.WriteSeed(seed, cfg); err != nil {
+		t.Fatal(err)
 	}
 	return dir, disk, seed
 }
@@ -111,27 +88,18 @@ func meshVMConfig(t *testing.T, host qemu.Host, accel qemu.Accel, image, name, g
 		t.Fatal(err)
 	}
 	var mesh *qemu.Mesh
-	var lanMAC, networkConfig string
+	var lanMAC string
+	var nics []cloudinit.NIC
 	if group != "" {
 		key := fmt.Sprintf("%d\x00%s", os.Getpid(), name)
 		lanMAC = qemu.MAC(key + "\x00lan")
 		mesh = &qemu.Mesh{Group: group, MAC: qemu.MAC(key + "\x00mesh")}
-		networkConfig = fmt.Sprintf(`version: 1
-config:
-  - type: physical
-    name: lan0
-    mac_address: "%s"
-    subnets:
-      - type: dhcp
-  - type: physical
-    name: mesh0
-    mac_address: "%s"
-    subnets:
-      - type: static
-        address: %s
-`, lanMAC, mesh.MAC, meshAddr)
+		nics = []cloudinit.NIC{
+			{Name: "lan0", MAC: lanMAC, DHCP: true},
+			{Name: "mesh0", MAC: mesh.MAC, Addresses: []netip.Prefix{netip.MustParsePrefix(meshAddr)}},
+		}
 	}
-	dir, disk, seed := vmFiles(t, image, name, networkConfig)
+	dir, disk, seed := vmFiles(t, image, name, nics)
 	return qemu.Config{
 		Name: name, Binary: host.Binary, Arch: host.Arch, Accel: accel, Firmware: fw,
 		CPUs: 2, MemoryMB: 1536, Disk: disk, Seed: seed,

@@ -29,10 +29,8 @@ command -v fish >/dev/null 2>&1 || need+=(fish)
 command -v tcsh >/dev/null 2>&1 || need+=(tcsh)
 command -v emacs >/dev/null 2>&1 || need+=(emacs-nox)
 # The qemu driver's tests boot a Debian VM under QEMU (TCG) with UEFI
-# firmware; integration/testhost/vm-image.sh builds its disk image, and the
-# boot test writes a NoCloud seed ISO with genisoimage.
+# firmware; integration/testhost/vm-image.sh builds its disk image.
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
-command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || need+=(ovmf)
 command -v mcopy >/dev/null 2>&1 || need+=(mtools)
 command -v mkfs.vfat >/dev/null 2>&1 || need+=(dosfstools)
@@ -40,7 +38,6 @@ command -v mkfs.vfat >/dev/null 2>&1 || need+=(dosfstools)
 command -v grub-mkstandalone >/dev/null 2>&1 || need+=(grub-common)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v sfdisk >/dev/null 2>&1 || need+=(fdisk)
-command -v genisoimage >/dev/null 2>&1 || need+=(genisoimage)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
