@@ -1,0 +1,295 @@
+package legacy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/rpc"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/drivers/drivertest"
+)
+
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// testPlugin builds testdata/docker-machine-driver-legacytest once.
+func testPlugin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "legacytest-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, ExecutablePrefix+"legacytest")
+		cmd := exec.Command("go", "build", "-o", built, ".")
+		cmd.Dir = "testdata/docker-machine-driver-legacytest"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return built
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built != "" {
+		os.RemoveAll(filepath.Dir(built))
+	}
+	os.Exit(code)
+}
+
+// closedPort returns a loopback port where nothing listens.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+func startTest(t *testing.T, config string, logger hclog.Logger) *Driver {
+	t.Helper()
+	d, err := Start(t.Context(), testPlugin(t), json.RawMessage(config), Options{Name: "legacytest", Logger: logger})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+var wantFlags = []drivers.Flag{
+	{Name: "legacytest-ip-address", Kind: drivers.FlagString, Usage: "IP address of the host", EnvVar: "LEGACYTEST_IP_ADDRESS"},
+	{Name: "legacytest-ssh-user", Kind: drivers.FlagString, Usage: "SSH user", EnvVar: "LEGACYTEST_SSH_USER", Default: "root"},
+	{Name: "legacytest-ssh-key", Kind: drivers.FlagString, Usage: "SSH private key path", EnvVar: "LEGACYTEST_SSH_KEY"},
+	{Name: "legacytest-ssh-port", Kind: drivers.FlagInt, Usage: "SSH port", EnvVar: "LEGACYTEST_SSH_PORT", Default: "22"},
+	{Name: "legacytest-engine-port", Kind: drivers.FlagInt, Usage: "Docker engine port", EnvVar: "LEGACYTEST_ENGINE_PORT", Default: "2376"},
+	{Name: "legacytest-tag", Kind: drivers.FlagStringSlice, Usage: "a tag to keep in the config", EnvVar: "LEGACYTEST_TAG", DefaultSlice: []string{"legacy"}},
+	{Name: "legacytest-verbose", Kind: drivers.FlagBool, Usage: "log more on stderr", EnvVar: "LEGACYTEST_VERBOSE"},
+}
+
+// TestCreateFlagsGobNames: the flags decode whichever names the plugin's
+// gob registered them under: docker-machine's and rancher/machine's
+// (the short "*mcnflag.StringFlag") and both full import paths.
+func TestCreateFlagsGobNames(t *testing.T) {
+	for _, names := range []string{"", "docker", "rancher"} {
+		t.Run("names="+names, func(t *testing.T) {
+			t.Setenv("LEGACYTEST_GOB_NAMES", names)
+			d := startTest(t, "", nil)
+			got, err := d.GetCreateFlags(t.Context())
+			if err != nil {
+				t.Fatalf("GetCreateFlags: %v", err)
+			}
+			if !reflect.DeepEqual(got, wantFlags) {
+				t.Errorf("GetCreateFlags =\n%+v\nwant\n%+v", got, wantFlags)
+			}
+		})
+	}
+}
+
+// TestSetConfigFromFlags: the values arrive typed (gob's RPCFlags), the
+// defaults fill what the user did not give, and the config read back is the
+// plugin's JSON; a refusal wraps ErrInvalidConfig.
+func TestSetConfigFromFlags(t *testing.T) {
+	d := startTest(t, `{"MachineName":"n1","StorePath":"/store"}`, nil)
+	err := d.SetConfigFromFlags(t.Context(), drivers.Options{
+		"legacytest-ip-address": "127.0.0.1", "legacytest-ssh-port": 2222, "legacytest-verbose": true,
+	})
+	if err != nil {
+		t.Fatalf("SetConfigFromFlags: %v", err)
+	}
+	got, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"IPAddress":"127.0.0.1","MachineName":"n1","SSHUser":"root","SSHPort":2222,"SSHKeyPath":"","StorePath":"/store","SwarmMaster":false,"SwarmHost":"","SwarmDiscovery":"","EnginePort":2376,"SSHKey":"","Tags":["legacy"],"Verbose":true}`
+	if string(got) != want {
+		t.Errorf("config =\n%s\nwant\n%s", got, want)
+	}
+
+	e := startTest(t, `{"MachineName":"n2"}`, nil)
+	err = e.SetConfigFromFlags(t.Context(), drivers.Options{})
+	if !errors.Is(err, drivers.ErrInvalidConfig) || err.Error() != "legacytest driver requires the --legacytest-ip-address option" {
+		t.Errorf("SetConfigFromFlags without an IP = %v, want the driver's message wrapping ErrInvalidConfig", err)
+	}
+}
+
+// TestLogs: what the plugin writes to stderr, and to stdout after its
+// address, goes to the logger at Debug level.
+func TestLogs(t *testing.T) {
+	var buf syncBuffer
+	logger := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Debug})
+	d := startTest(t, `{"MachineName":"n1"}`, logger)
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{"legacytest-ip-address": "127.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	out := buf.String()
+	for _, want := range []string{"[DEBUG] docker-machine-driver-legacytest.stderr: legacytest: ", "configured n1: root@127.0.0.1:22", "[DEBUG] docker-machine-driver-legacytest.stdout: legacytest: serving"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestStartFailures: an executable that speaks neither protocol, or dies
+// while starting, is one line naming the file.
+func TestStartFailures(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, script string
+		want         []string
+	}{
+		{"garbage", "#!/bin/sh\necho 'hello, world'\nexec sleep 60\n", []string{"speaks neither machine's driver protocol nor docker-machine's", `"hello, world"`}},
+		{"dies", "#!/bin/sh\necho 'cannot open the hypervisor' >&2\nexit 3\n", []string{"ended while starting (exit status 3): cannot open the hypervisor"}},
+		{"silent", "#!/bin/sh\nexit 0\n", []string{"ended while starting (exit status 0)"}},
+		{"wrong-address", "#!/bin/sh\necho 10.1.2.3:4000\nexec sleep 60\n", []string{"speaks neither", `"10.1.2.3:4000"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, ExecutablePrefix+tc.name)
+			if err := os.WriteFile(path, []byte(tc.script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Start(t.Context(), path, nil, Options{Name: tc.name})
+			if err == nil {
+				t.Fatal("Start succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, path) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming %s", msg, path)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestCloseEndsPlugin: Close ends the plugin process and its group.
+func TestCloseEndsPlugin(t *testing.T) {
+	d := startTest(t, "", nil)
+	pid := d.c.cmd.Process.Pid
+	d.Close()
+	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process group %d after Close: kill 0 = %v, want ESRCH", pid, err)
+	}
+	if _, err := d.GetIP(t.Context()); err == nil || !strings.Contains(err.Error(), d.c.path) {
+		t.Errorf("GetIP after Close = %v, want an error naming the plugin", err)
+	}
+}
+
+// TestLifecycleNotSupported: the plugin's "does not support" errors wrap
+// ErrNotSupported, with the driver's own words.
+func TestLifecycleNotSupported(t *testing.T) {
+	d := startTest(t, `{"MachineName":"n1","IPAddress":"127.0.0.1"}`, nil)
+	for op, f := range map[string]func(context.Context) error{"start": d.Start, "stop": d.Stop, "restart": d.Restart, "kill": d.Kill} {
+		err := f(t.Context())
+		if !errors.Is(err, drivers.ErrNotSupported) || err.Error() != "legacytest driver does not support "+op {
+			t.Errorf("%s = %v, want the driver's words wrapping ErrNotSupported", op, err)
+		}
+	}
+}
+
+// TestEndpoint: the endpoint gathers the plugin's getters; the private IP
+// is the IP.
+func TestEndpoint(t *testing.T) {
+	d := startTest(t, `{"MachineName":"n1","IPAddress":"127.0.0.1","SSHUser":"admin","SSHPort":2200,"SSHKeyPath":"/k","EnginePort":2377}`, nil)
+	got, err := d.GetEndpoint(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := drivers.Endpoint{IP: "127.0.0.1", PrivateIP: "127.0.0.1", URL: "tcp://127.0.0.1:2377", SSHHostname: "127.0.0.1", SSHPort: 2200, SSHUser: "admin", SSHKeyPath: "/k"}
+	if got != want {
+		t.Errorf("GetEndpoint = %+v, want %+v", got, want)
+	}
+}
+
+func TestStateOf(t *testing.T) {
+	for n, want := range []drivers.State{drivers.None, drivers.Running, drivers.Paused, drivers.Saved, drivers.Stopped, drivers.Stopping, drivers.Starting, drivers.Error, drivers.Timeout} {
+		if got, err := stateOf(n); got != want || err != nil {
+			t.Errorf("stateOf(%d) = %v, %v; want %v", n, got, err, want)
+		}
+	}
+	if got, err := stateOf(9); got != drivers.Error || err == nil {
+		t.Errorf("stateOf(9) = %v, %v; want Error and an error", got, err)
+	}
+}
+
+func TestMapError(t *testing.T) {
+	c := &conn{path: "/bin/docker-machine-driver-x", exited: make(chan struct{}), tail: &tailLines{}}
+	for _, tc := range []struct {
+		in       error
+		fallback error
+		want     error
+		msg      string
+	}{
+		{rpc.ServerError("generic driver does not support stop"), nil, drivers.ErrNotSupported, "generic driver does not support stop"},
+		{rpc.ServerError("Not implemented yet"), nil, drivers.ErrNotSupported, "Not implemented yet"},
+		{rpc.ServerError("rpc: can't find method RPCServerDriver.Kill"), nil, drivers.ErrNotSupported, "rpc: can't find method RPCServerDriver.Kill"},
+		{rpc.ServerError("Host is not running"), nil, drivers.ErrNotRunning, "Host is not running"},
+		{rpc.ServerError("machine vm-1 does not exist"), nil, drivers.ErrNotFound, "machine vm-1 does not exist"},
+		{rpc.ServerError("a VM named n1 already exists"), nil, drivers.ErrAlreadyExists, "a VM named n1 already exists"},
+		{rpc.ServerError("bad --x-size"), drivers.ErrInvalidConfig, drivers.ErrInvalidConfig, "bad --x-size"},
+		{rpc.ErrShutdown, nil, nil, "driver plugin /bin/docker-machine-driver-x: Create: the plugin ended"},
+		{context.Canceled, nil, context.Canceled, "driver plugin /bin/docker-machine-driver-x: Create: context canceled"},
+	} {
+		got := c.mapError("Create", tc.in, tc.fallback)
+		if got.Error() != tc.msg || (tc.want != nil && !errors.Is(got, tc.want)) {
+			t.Errorf("mapError(%v) = %v, want %q wrapping %v", tc.in, got, tc.msg, tc.want)
+		}
+	}
+	if got := c.mapError("Create", rpc.ServerError("boom"), nil); errors.Unwrap(got) != nil {
+		t.Errorf("mapError(boom) wraps %v, want nothing", errors.Unwrap(got))
+	}
+}
+
+// TestSuite runs the driver conformance suite over the bridge.
+func TestSuite(t *testing.T) {
+	port := closedPort(t)
+	drivertest.Suite(t, func(t *testing.T) drivers.Driver {
+		return startTest(t, `{"MachineName":"suite","StorePath":"`+t.TempDir()+`","IPAddress":"127.0.0.1","SSHPort":`+strconv.Itoa(port)+`}`, nil)
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
