@@ -60,9 +60,11 @@ func (p *Plugins) Driver(ctx context.Context, driverName string, config json.Raw
 	if !slices.Contains(p.Builtins, driverName) {
 		if _, err := plugin.FindExternal(driverName); errors.Is(err, drivers.ErrNotFound) {
 			path, lerr := legacy.Find(driverName)
+			if errors.Is(lerr, drivers.ErrNotFound) {
+				return nil, driverNotFoundError(driverName)
+			}
 			if lerr != nil {
-				return nil, fmt.Errorf("driver %q: no executable %q or %q found on PATH: %w",
-					driverName, plugin.ExternalPrefix+driverName, legacy.ExecutablePrefix+driverName, drivers.ErrNotFound)
+				return nil, fmt.Errorf("driver %q: %w", driverName, lerr)
 			}
 			return p.startLegacy(ctx, driverName, path, config)
 		}
@@ -158,9 +160,24 @@ func (p *Plugins) launch(ctx context.Context, name string) (*plugin.Client, erro
 	return c, nil
 }
 
+// driverNotFoundError says that neither executable of driver name is on
+// PATH; it wraps drivers.ErrNotFound.
+type driverNotFoundError string
+
+func (e driverNotFoundError) Error() string {
+	return fmt.Sprintf("driver %q: no executable %q or %q found on PATH",
+		string(e), plugin.ExternalPrefix+string(e), legacy.ExecutablePrefix+string(e))
+}
+
+func (e driverNotFoundError) Unwrap() error { return drivers.ErrNotFound }
+
 // startLegacy starts a docker-machine plugin for one machine.
 func (p *Plugins) startLegacy(ctx context.Context, name, path string, config json.RawMessage) (drivers.Driver, error) {
-	d, err := legacy.Start(ctx, path, config, legacy.Options{Name: name, Logger: p.Logger})
+	opts := legacy.Options{Name: name, Logger: p.Logger}
+	if p.Self != "" {
+		opts.Guard = []string{p.Self, legacy.GuardCommand}
+	}
+	d, err := legacy.Start(ctx, path, config, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start driver %q: %w", name, err)
 	}

@@ -6,10 +6,11 @@
 //
 // A docker-machine plugin keeps one machine's driver in memory, so each
 // Driver owns one plugin process, as in docker-machine. The process runs in
-// a process group of its own; Close ends the group. A plugin also ends
-// itself some seconds after the heartbeats Driver sends stop (docker-machine's
-// own server gives up after 10 s), which is what ends it when the command
-// is killed outright.
+// a process group of its own, led by a guard (see RunGuard) when
+// Options.Guard names one; Close asks the plugin to end and then kills the
+// group, and the guard kills it as soon as the host process ends, however
+// it ends. Without a guard a plugin built on docker-machine's library still
+// ends itself 10 s after the heartbeats Driver sends stop.
 package legacy
 
 import (
@@ -22,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,7 +72,7 @@ func Find(name string) (string, error) {
 	}
 	path, err := exec.LookPath(ExecutablePrefix + name)
 	if errors.Is(err, exec.ErrNotFound) {
-		return "", fmt.Errorf("no executable %q found on PATH: %w", ExecutablePrefix+name, drivers.ErrNotFound)
+		return "", &driverError{msg: fmt.Sprintf("no executable %q found on PATH", ExecutablePrefix+name), err: drivers.ErrNotFound}
 	}
 	return path, err
 }
@@ -79,6 +81,11 @@ func Find(name string) (string, error) {
 type Options struct {
 	// Name is the driver's name, given to the plugin in its environment.
 	Name string
+	// Guard is the command that runs a guard (see RunGuard), the
+	// plugin's path appended: the machine binary and GuardCommand. Without
+	// one the plugin runs directly, and a host killed outright leaves it
+	// to end by itself when the heartbeats stop.
+	Guard []string
 	// Logger receives the plugin's output (its log lines on stderr, and
 	// any lines on stdout after its address) at Debug level; nil discards
 	// them. Nothing the plugin writes reaches this process's stdout.
@@ -95,6 +102,8 @@ type conn struct {
 	exited  chan struct{} // closed once the process was waited for
 	waitErr error         // set before exited closes
 	tail    *tailLines    // its last lines on stderr
+	// lifeline is the guard's, nil without a guard.
+	lifeline *lifeline
 
 	stopHeartbeat chan struct{}
 	closeOnce     sync.Once
@@ -112,7 +121,17 @@ func start(ctx context.Context, path string, opts Options) (*conn, error) {
 	}
 	logger = logger.Named(filepath.Base(path))
 	cmd := exec.Command(path)
+	if len(opts.Guard) > 0 {
+		cmd = exec.Command(opts.Guard[0], append(slices.Clone(opts.Guard[1:]), path)...)
+	}
 	cmd.Env = append(os.Environ(), TokenEnv+"="+TokenValue, driverNameEnv+"="+opts.Name)
+	var life *lifeline
+	if len(opts.Guard) > 0 {
+		var err error
+		if life, err = attachLifeline(cmd); err != nil {
+			return nil, fmt.Errorf("driver plugin %s: %w", path, err)
+		}
+	}
 	// Its own process group: a terminal's ^C or a group-wide SIGTERM must
 	// not end the driver while a create still needs it to roll back; and
 	// Close can end whatever the plugin started along with it.
@@ -125,10 +144,17 @@ func start(ctx context.Context, path string, opts Options) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("driver plugin %s: %w", path, err)
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if life != nil {
+		life.child.Close()
+	}
+	if err != nil {
+		if life != nil {
+			life.parent.Close()
+		}
 		return nil, fmt.Errorf("driver plugin %s: %w", path, err)
 	}
-	c := &conn{path: path, cmd: cmd, exited: make(chan struct{}), tail: &tailLines{}, stopHeartbeat: make(chan struct{})}
+	c := &conn{path: path, cmd: cmd, lifeline: life, exited: make(chan struct{}), tail: &tailLines{}, stopHeartbeat: make(chan struct{})}
 
 	first := make(chan string, 1)
 	var streams sync.WaitGroup
@@ -308,6 +334,9 @@ func (c *conn) close() {
 // kill ends the plugin's process group at once and waits for the plugin.
 func (c *conn) kill() {
 	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	if c.lifeline != nil {
+		c.lifeline.parent.Close()
+	}
 	select {
 	case <-c.exited:
 	case <-time.After(closeGrace):

@@ -1,6 +1,7 @@
 package legacy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,11 +17,13 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
+	"github.com/machine-cli/machine/internal/retry"
 )
 
 var (
@@ -52,6 +55,13 @@ func testPlugin(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The test binary is also the guard, and the host that TestGuard kills.
+	if len(os.Args) == 3 && os.Args[1] == GuardCommand {
+		os.Exit(RunGuard(os.Args[2]))
+	}
+	if os.Getenv("LEGACY_TEST_HOST") != "" {
+		os.Exit(runHost())
+	}
 	code := m.Run()
 	if built != "" {
 		os.RemoveAll(filepath.Dir(built))
@@ -155,9 +165,110 @@ func TestLogs(t *testing.T) {
 	}
 }
 
+// guard is the guard command of tests: this test binary.
+func guard(t *testing.T) []string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{exe, GuardCommand}
+}
+
+// runHost is a host process for TestGuard: it starts the plugin named by
+// LEGACY_TEST_PLUGIN with a guard, says so on stdout, and waits to be
+// killed.
+func runHost() int {
+	exe, err := os.Executable()
+	if err != nil {
+		return 1
+	}
+	d, err := Start(context.Background(), os.Getenv("LEGACY_TEST_PLUGIN"), nil, Options{Name: "legacytest", Guard: []string{exe, GuardCommand}})
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		return 1
+	}
+	defer d.Close() // never runs: the test kills this process
+	os.Stdout.WriteString("started\n")
+	select {}
+}
+
+// alive says whether process pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// TestGuard: a plugin that would never end by itself (no heartbeat
+// timeout) ends when its host is killed outright, through its guard.
+func TestGuard(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	host := exec.Command(exe)
+	host.Env = append(os.Environ(), "LEGACY_TEST_HOST=1", "LEGACY_TEST_PLUGIN="+testPlugin(t),
+		"LEGACYTEST_PIDFILE="+pidFile, "LEGACYTEST_NO_HEARTBEAT_TIMEOUT=1")
+	host.Stderr = os.Stderr
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "started\n" {
+		host.Process.Kill()
+		host.Wait()
+		t.Fatalf("host: %q", line)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	if !alive(pid) {
+		t.Fatalf("plugin %d is not running while its host runs", pid)
+	}
+	host.Process.Kill() // SIGKILL: no deferred Close runs
+	host.Wait()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := retry.Poll(ctx, 20*time.Millisecond, 200*time.Millisecond, func(context.Context) error {
+		if alive(pid) {
+			return errors.New("still running")
+		}
+		return nil
+	}); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("plugin %d after its host was killed: %v", pid, err)
+	}
+}
+
 // TestStartFailures: an executable that speaks neither protocol, or dies
-// while starting, is one line naming the file.
+// while starting, is one line naming the file, with a guard or without.
 func TestStartFailures(t *testing.T) {
+	for _, guarded := range []bool{false, true} {
+		t.Run("guard="+strconv.FormatBool(guarded), func(t *testing.T) {
+			var g []string
+			if guarded {
+				g = guard(t)
+			}
+			testStartFailures(t, g)
+		})
+	}
+}
+
+func testStartFailures(t *testing.T, guard []string) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, script string
@@ -173,7 +284,7 @@ func TestStartFailures(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.script), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Start(t.Context(), path, nil, Options{Name: tc.name})
+			_, err := Start(t.Context(), path, nil, Options{Name: tc.name, Guard: guard})
 			if err == nil {
 				t.Fatal("Start succeeded")
 			}
@@ -190,16 +301,38 @@ func TestStartFailures(t *testing.T) {
 	}
 }
 
-// TestCloseEndsPlugin: Close ends the plugin process and its group.
+// TestCloseEndsPlugin: Close ends the plugin process and its group, with
+// a guard or without.
 func TestCloseEndsPlugin(t *testing.T) {
-	d := startTest(t, "", nil)
-	pid := d.c.cmd.Process.Pid
-	d.Close()
-	if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("process group %d after Close: kill 0 = %v, want ESRCH", pid, err)
-	}
-	if _, err := d.GetIP(t.Context()); err == nil || !strings.Contains(err.Error(), d.c.path) {
-		t.Errorf("GetIP after Close = %v, want an error naming the plugin", err)
+	for _, guarded := range []bool{false, true} {
+		t.Run("guard="+strconv.FormatBool(guarded), func(t *testing.T) {
+			opts := Options{Name: "legacytest"}
+			if guarded {
+				opts.Guard = guard(t)
+			}
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			t.Setenv("LEGACYTEST_PIDFILE", pidFile)
+			d, err := Start(t.Context(), testPlugin(t), nil, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, _ := strconv.Atoi(string(b))
+			group := d.c.cmd.Process.Pid
+			d.Close()
+			if err := syscall.Kill(-group, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("process group %d after Close: kill 0 = %v, want ESRCH", group, err)
+			}
+			if alive(pid) {
+				t.Errorf("plugin %d runs after Close", pid)
+			}
+			if _, err := d.GetIP(t.Context()); err == nil || !strings.Contains(err.Error(), d.c.path) {
+				t.Errorf("GetIP after Close = %v, want an error naming the plugin", err)
+			}
+		})
 	}
 }
 

@@ -8,7 +8,9 @@
 //
 // LEGACYTEST_GOB_NAMES=docker or rancher registers the flag types under
 // their full import paths instead of the short names docker-machine's gob
-// registration produces.
+// registration produces. LEGACYTEST_PIDFILE names a file to write its PID
+// to; LEGACYTEST_NO_HEARTBEAT_TIMEOUT keeps it running without heartbeats,
+// so that only its host can end it.
 package main
 
 import (
@@ -198,12 +200,22 @@ func register() {
 
 func main() {
 	log.SetOutput(os.Stderr)
+	log.SetFlags(0)
 	log.SetPrefix("legacytest: ")
 	if os.Getenv("MACHINE_PLUGIN_TOKEN") != "42" {
 		fmt.Fprintln(os.Stderr, "This is a Docker Machine plugin binary.")
 		os.Exit(1)
 	}
 	register()
+	if f := os.Getenv("LEGACYTEST_PIDFILE"); f != "" {
+		if err := os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	heartbeatTimeout := 10 * time.Second
+	if os.Getenv("LEGACYTEST_NO_HEARTBEAT_TIMEOUT") != "" {
+		heartbeatTimeout = time.Hour
+	}
 	s := &Server{d: &Driver{SSHUser: "root", SSHPort: 22, EnginePort: 2376}, closed: make(chan bool), heartbeat: make(chan bool)}
 	if err := rpc.RegisterName("RPCServerDriver", s); err != nil {
 		log.Fatal(err)
@@ -223,8 +235,8 @@ func main() {
 		case <-s.closed:
 			os.Exit(0)
 		case <-s.heartbeat:
-		case <-time.After(10 * time.Second):
-			log.Print("no heartbeat for 10s: exiting")
+		case <-time.After(heartbeatTimeout):
+			log.Printf("no heartbeat for %v: exiting", heartbeatTimeout)
 			os.Exit(1)
 		}
 	}
