@@ -85,6 +85,45 @@ func TestLegacyDriverEndToEnd(t *testing.T) {
 		}
 	})
 
+	// The machine as docker-machine 0.16 would have stored it with this
+	// plugin (its generic fixture, whose driver JSON has the same fields),
+	// in place of ours.
+	t.Run("docker-machine store", func(t *testing.T) {
+		dir := filepath.Join(m.store, "machines", "l1")
+		fixture, err := os.ReadFile(filepath.Join(env.root, "libmachine/store/testdata/docker-machine-0.16-generic.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := strings.NewReplacer(
+			`"generic"`, `"legacytest"`,
+			`"10.0.0.5"`, `"`+h.IP+`"`,
+			`"ubuntu"`, `"root"`,
+			`"n1"`, `"l1"`,
+			"/root/.ssh/id_rsa", env.keyPath,
+			"/root/.docker/machine/machines/n1", dir,
+			"/root/.docker/machine", m.store,
+		).Replace(string(fixture))
+		if strings.Contains(cfg, "n1") || !strings.Contains(cfg, `"DriverName": "legacytest"`) {
+			t.Fatalf("fixture not adapted:\n%s", cfg)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.ok(t, "ip", "l1").Stdout; got != h.IP+"\n" {
+			t.Errorf("ip = %q", got)
+		}
+		if got := strings.TrimSpace(m.ok(t, "ssh", "l1", "hostname").Stdout); got != "l1" {
+			t.Errorf("ssh hostname = %q", got)
+		}
+		vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "l1").Stdout)
+		if v, err := dockerVersion(t, vars); err != nil || v == "" {
+			t.Fatalf("docker version: %v: %s", err, v)
+		}
+		if ls := m.ok(t, "ls", "--format", "{{.Name}} {{.DriverName}} {{.State}}").Stdout; ls != "l1 legacytest Running\n" {
+			t.Errorf("ls = %q", ls)
+		}
+	})
+
 	t.Run("lifecycle not supported", func(t *testing.T) {
 		for _, op := range []string{"start", "stop", "restart", "kill"} {
 			m.fails(t, "legacytest driver does not support "+op, op, "l1")

@@ -86,6 +86,9 @@ type Options struct {
 	// one the plugin runs directly, and a host killed outright leaves it
 	// to end by itself when the heartbeats stop.
 	Guard []string
+	// HeartbeatInterval is how often the plugin hears that its host is
+	// alive; zero is docker-machine's 5 s.
+	HeartbeatInterval time.Duration
 	// Logger receives the plugin's output (its log lines on stderr, and
 	// any lines on stdout after its address) at Debug level; nil discards
 	// them. Nothing the plugin writes reaches this process's stdout.
@@ -225,7 +228,11 @@ func start(ctx context.Context, path string, opts Options) (*conn, error) {
 		c.kill()
 		return nil, err
 	}
-	go c.heartbeat(logger)
+	interval := opts.HeartbeatInterval
+	if interval <= 0 {
+		interval = heartbeatInterval
+	}
+	go c.heartbeat(logger, interval, c.stopHeartbeat)
 	return c, nil
 }
 
@@ -291,17 +298,17 @@ func (c *conn) call(ctx context.Context, method string, args, reply any) error {
 	}
 }
 
-// heartbeat tells the plugin every heartbeatInterval that its host is
-// alive, as docker-machine does, until Close.
-func (c *conn) heartbeat(logger hclog.Logger) {
-	t := time.NewTicker(heartbeatInterval)
+// heartbeat tells the plugin every interval that its host is alive, as
+// docker-machine does, until Close.
+func (c *conn) heartbeat(logger hclog.Logger, interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.stopHeartbeat:
+		case <-stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), heartbeatInterval)
+			ctx, cancel := context.WithTimeout(context.Background(), interval)
 			if err := c.call(ctx, "Heartbeat", struct{}{}, nil); err != nil {
 				logger.Debug("heartbeat failed", "error", err)
 			}

@@ -120,6 +120,55 @@ func TestCreateFlagsGobNames(t *testing.T) {
 	}
 }
 
+// TestHandshake: a plugin from before docker-machine 0.5.1 (service
+// RpcServerDriver) works; one of another API version is one line saying so.
+func TestHandshake(t *testing.T) {
+	t.Run("RpcServerDriver", func(t *testing.T) {
+		t.Setenv("LEGACYTEST_SERVICE", "RpcServerDriver")
+		d := startTest(t, `{"MachineName":"n1","IPAddress":"127.0.0.1"}`, nil)
+		if ip, err := d.GetIP(t.Context()); ip != "127.0.0.1" || err != nil {
+			t.Errorf("GetIP = %q, %v", ip, err)
+		}
+	})
+	t.Run("version 2", func(t *testing.T) {
+		t.Setenv("LEGACYTEST_API_VERSION", "2")
+		_, err := Start(t.Context(), testPlugin(t), nil, Options{Name: "legacytest"})
+		want := "driver plugin " + testPlugin(t) + " speaks docker-machine plugin API version 2; machine speaks 1"
+		if err == nil || err.Error() != want {
+			t.Errorf("Start = %v, want %q", err, want)
+		}
+	})
+	t.Run("no service", func(t *testing.T) {
+		t.Setenv("LEGACYTEST_SERVICE", "SomethingElse")
+		_, err := Start(t.Context(), testPlugin(t), nil, Options{Name: "legacytest"})
+		if err == nil || !strings.Contains(err.Error(), "does not answer docker-machine's GetVersion") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Start = %v, want one line saying GetVersion failed", err)
+		}
+	})
+}
+
+// TestHeartbeat: the plugin, which ends itself when heartbeats stop, keeps
+// running while its driver is open, and ends once heartbeats stop.
+func TestHeartbeat(t *testing.T) {
+	t.Setenv("LEGACYTEST_HEARTBEAT_TIMEOUT", "1s")
+	d, err := Start(t.Context(), testPlugin(t), []byte(`{"IPAddress":"127.0.0.1"}`), Options{Name: "legacytest", HeartbeatInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	time.Sleep(2 * time.Second) // twice the plugin's patience
+	if ip, err := d.GetIP(t.Context()); ip != "127.0.0.1" || err != nil {
+		t.Errorf("GetIP after 2s of heartbeats only = %q, %v; want the plugin still serving", ip, err)
+	}
+	close(d.c.stopHeartbeat)
+	d.c.stopHeartbeat = make(chan struct{}) // for Close
+	select {
+	case <-d.c.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the plugin did not end once the heartbeats stopped: the test plugin's timeout is broken, so the first half proves nothing")
+	}
+}
+
 // TestSetConfigFromFlags: the values arrive typed (gob's RPCFlags), the
 // defaults fill what the user did not give, and the config read back is the
 // plugin's JSON; a refusal wraps ErrInvalidConfig.

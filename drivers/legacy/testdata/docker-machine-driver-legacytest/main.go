@@ -10,7 +10,10 @@
 // their full import paths instead of the short names docker-machine's gob
 // registration produces. LEGACYTEST_PIDFILE names a file to write its PID
 // to; LEGACYTEST_NO_HEARTBEAT_TIMEOUT keeps it running without heartbeats,
-// so that only its host can end it.
+// so that only its host can end it, and LEGACYTEST_HEARTBEAT_TIMEOUT sets
+// how long it waits for one (10 s, as docker-machine's). LEGACYTEST_SERVICE serves under another
+// RPC service name (docker-machine before 0.5.1: RpcServerDriver), and
+// LEGACYTEST_API_VERSION claims another plugin API version.
 package main
 
 import (
@@ -57,7 +60,13 @@ type Server struct {
 
 type none = struct{}
 
-func (s *Server) GetVersion(_ *none, reply *int) error { *reply = 1; return nil }
+func (s *Server) GetVersion(_ *none, reply *int) error {
+	*reply = 1
+	if v := os.Getenv("LEGACYTEST_API_VERSION"); v != "" {
+		*reply, _ = strconv.Atoi(v)
+	}
+	return nil
+}
 func (s *Server) Close(_, _ *none) error               { s.closed <- true; return nil }
 func (s *Server) Heartbeat(_, _ *none) error           { s.heartbeat <- true; return nil }
 
@@ -216,8 +225,15 @@ func main() {
 	if os.Getenv("LEGACYTEST_NO_HEARTBEAT_TIMEOUT") != "" {
 		heartbeatTimeout = time.Hour
 	}
+	if v := os.Getenv("LEGACYTEST_HEARTBEAT_TIMEOUT"); v != "" {
+		heartbeatTimeout, _ = time.ParseDuration(v)
+	}
 	s := &Server{d: &Driver{SSHUser: "root", SSHPort: 22, EnginePort: 2376}, closed: make(chan bool), heartbeat: make(chan bool)}
-	if err := rpc.RegisterName("RPCServerDriver", s); err != nil {
+	service := "RPCServerDriver"
+	if v := os.Getenv("LEGACYTEST_SERVICE"); v != "" {
+		service = v
+	}
+	if err := rpc.RegisterName(service, s); err != nil {
 		log.Fatal(err)
 	}
 	rpc.HandleHTTP()
