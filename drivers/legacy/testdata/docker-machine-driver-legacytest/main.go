@@ -67,8 +67,8 @@ func (s *Server) GetVersion(_ *none, reply *int) error {
 	}
 	return nil
 }
-func (s *Server) Close(_, _ *none) error               { s.closed <- true; return nil }
-func (s *Server) Heartbeat(_, _ *none) error           { s.heartbeat <- true; return nil }
+func (s *Server) Close(_, _ *none) error     { s.closed <- true; return nil }
+func (s *Server) Heartbeat(_, _ *none) error { s.heartbeat <- true; return nil }
 
 func (s *Server) GetConfigRaw(_ *none, reply *[]byte) error {
 	b, err := json.Marshal(s.d)
