@@ -15,7 +15,9 @@ import (
 // back the identity of our sentinel errors, checked in this order. They are
 // the wordings docker-machine's own drivers use ("generic driver does not
 // support stop", drivers.ErrHostIsNotRunning's "Host is not running"), and
-// net/rpc's for a method an old plugin lacks.
+// net/rpc's for a method an old plugin lacks. "not found" and "already
+// exists" are not among them: such words appear in too many unrelated
+// failures ("sh: 1: virsh: not found") for a caller to act on them.
 var errorPhrases = []struct {
 	phrase string
 	err    error
@@ -25,9 +27,6 @@ var errorPhrases = []struct {
 	{"not implemented", drivers.ErrNotSupported},
 	{"rpc: can't find method", drivers.ErrNotSupported},
 	{"host is not running", drivers.ErrNotRunning},
-	{"does not exist", drivers.ErrNotFound},
-	{"not found", drivers.ErrNotFound},
-	{"already exists", drivers.ErrAlreadyExists},
 }
 
 // mapError turns what a net/rpc call returned into our error: the driver's

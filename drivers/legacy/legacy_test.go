@@ -434,8 +434,6 @@ func TestMapError(t *testing.T) {
 		{rpc.ServerError("Not implemented yet"), nil, drivers.ErrNotSupported, "Not implemented yet"},
 		{rpc.ServerError("rpc: can't find method RPCServerDriver.Kill"), nil, drivers.ErrNotSupported, "rpc: can't find method RPCServerDriver.Kill"},
 		{rpc.ServerError("Host is not running"), nil, drivers.ErrNotRunning, "Host is not running"},
-		{rpc.ServerError("machine vm-1 does not exist"), nil, drivers.ErrNotFound, "machine vm-1 does not exist"},
-		{rpc.ServerError("a VM named n1 already exists"), nil, drivers.ErrAlreadyExists, "a VM named n1 already exists"},
 		{rpc.ServerError("bad --x-size"), drivers.ErrInvalidConfig, drivers.ErrInvalidConfig, "bad --x-size"},
 		{rpc.ErrShutdown, nil, nil, "driver plugin /bin/docker-machine-driver-x: Create: the plugin ended"},
 		{context.Canceled, nil, context.Canceled, "driver plugin /bin/docker-machine-driver-x: Create: context canceled"},
@@ -445,8 +443,10 @@ func TestMapError(t *testing.T) {
 			t.Errorf("mapError(%v) = %v, want %q wrapping %v", tc.in, got, tc.msg, tc.want)
 		}
 	}
-	if got := c.mapError("Create", rpc.ServerError("boom"), nil); errors.Unwrap(got) != nil {
-		t.Errorf("mapError(boom) wraps %v, want nothing", errors.Unwrap(got))
+	for _, msg := range []string{"boom", "sh: 1: virsh: not found", "a VM named n1 already exists"} {
+		if got := c.mapError("Create", rpc.ServerError(msg), nil); got.Error() != msg || errors.Unwrap(got) != nil {
+			t.Errorf("mapError(%q) = %q wrapping %v, want the message wrapping nothing", msg, got, errors.Unwrap(got))
+		}
 	}
 }
 

@@ -60,6 +60,9 @@ type Server struct {
 
 type none = struct{}
 
+// The methods below are docker-machine's RPCServerDriver methods, with the
+// argument and reply types its client sends and expects.
+
 func (s *Server) GetVersion(_ *none, reply *int) error {
 	*reply = 1
 	if v := os.Getenv("LEGACYTEST_API_VERSION"); v != "" {
