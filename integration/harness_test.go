@@ -94,6 +94,12 @@ func setup() (int, error) {
 	if out, err := ext.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("go build machine-driver-ext: %v\n%s", err, out)
 	}
+	// A docker-machine driver plugin (docker-machine's own protocol).
+	legacy := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "docker-machine-driver-legacytest"), ".")
+	legacy.Dir = filepath.Join(env.root, "drivers/legacy/testdata/docker-machine-driver-legacytest")
+	if out, err := legacy.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("go build docker-machine-driver-legacytest: %v\n%s", err, out)
+	}
 	if err := makeKey(dir); err != nil {
 		return 1, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/drivers/legacy"
 	"github.com/machine-cli/machine/drivers/plugin"
 )
 
@@ -35,6 +36,10 @@ type Plugins struct {
 
 	mu      sync.Mutex
 	clients map[string]*pluginStart
+	// legacy are the docker-machine plugins started so far, one per
+	// machine; closed says Close ran.
+	legacy []*legacy.Driver
+	closed bool
 }
 
 // pluginStart is one start of a driver's plugin, shared by the callers that
@@ -47,7 +52,23 @@ type pluginStart struct {
 
 // Driver returns a driver for one machine, backed by the plugin for
 // driverName, starting from the machine's stored driver config.
+//
+// A driver is, in this order: a built-in, machine-driver-NAME on PATH (our
+// protocol), or docker-machine-driver-NAME on PATH (docker-machine's
+// protocol, see drivers/legacy; one process per machine).
 func (p *Plugins) Driver(ctx context.Context, driverName string, config json.RawMessage) (drivers.Driver, error) {
+	if !slices.Contains(p.Builtins, driverName) {
+		if _, err := plugin.FindExternal(driverName); errors.Is(err, drivers.ErrNotFound) {
+			path, lerr := legacy.Find(driverName)
+			if errors.Is(lerr, drivers.ErrNotFound) {
+				return nil, driverNotFoundError(driverName)
+			}
+			if lerr != nil {
+				return nil, fmt.Errorf("driver %q: %w", driverName, lerr)
+			}
+			return p.startLegacy(ctx, driverName, path, config)
+		}
+	}
 	c, err := p.client(ctx, driverName)
 	if err != nil {
 		return nil, err
@@ -139,6 +160,37 @@ func (p *Plugins) launch(ctx context.Context, name string) (*plugin.Client, erro
 	return c, nil
 }
 
+// driverNotFoundError says that neither executable of driver name is on
+// PATH; it wraps drivers.ErrNotFound.
+type driverNotFoundError string
+
+func (e driverNotFoundError) Error() string {
+	return fmt.Sprintf("driver %q: no executable %q or %q found on PATH",
+		string(e), plugin.ExternalPrefix+string(e), legacy.ExecutablePrefix+string(e))
+}
+
+func (e driverNotFoundError) Unwrap() error { return drivers.ErrNotFound }
+
+// startLegacy starts a docker-machine plugin for one machine.
+func (p *Plugins) startLegacy(ctx context.Context, name, path string, config json.RawMessage) (drivers.Driver, error) {
+	opts := legacy.Options{Name: name, Logger: p.Logger}
+	if p.Self != "" {
+		opts.Guard = []string{p.Self, legacy.GuardCommand}
+	}
+	d, err := legacy.Start(ctx, path, config, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start driver %q: %w", name, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		d.Close()
+		return nil, fmt.Errorf("start driver %q: the command is ending", name)
+	}
+	p.legacy = append(p.legacy, d)
+	return d, nil
+}
+
 // Close ends every plugin process started so far; one still starting is
 // ended when its start completes.
 func (p *Plugins) Close() {
@@ -150,6 +202,15 @@ func (p *Plugins) Close() {
 		}
 	}
 	p.clients = nil
+	// docker-machine plugins are asked to end and given a moment each:
+	// all at once.
+	var wg sync.WaitGroup
+	for _, d := range p.legacy {
+		wg.Go(d.Close)
+	}
+	wg.Wait()
+	p.legacy = nil
+	p.closed = true
 }
 
 // DriverCommand is the hidden argument with which the machine binary serves

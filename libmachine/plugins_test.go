@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,40 @@ func TestPluginsStartIndependently(t *testing.T) {
 	case err := <-hungDone:
 		t.Fatalf("the hung driver's start ended (%v) before the others answered: the test proves nothing", err)
 	default:
+	}
+}
+
+// TestPluginsChooseProtocol: machine-driver-NAME is preferred to
+// docker-machine-driver-NAME, which is run with docker-machine's protocol;
+// with neither, the error names both.
+func TestPluginsChooseProtocol(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, script string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both "speak" nothing; their messages tell which protocol was tried.
+	write("machine-driver-both", "echo 'ours' >&2; exit 1")
+	write("docker-machine-driver-both", "echo 'not an address'; exec sleep 60")
+	write("docker-machine-driver-old", "echo 'not an address'; exec sleep 60")
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	p := &Plugins{}
+	t.Cleanup(p.Close)
+	for _, tc := range []struct {
+		driver, want, notWant string
+	}{
+		{"both", "machine-driver-both", "speaks neither"},
+		{"old", filepath.Join(dir, "docker-machine-driver-old") + " speaks neither machine's driver protocol nor docker-machine's", ""},
+		{"nosuch", `no executable "machine-driver-nosuch" or "docker-machine-driver-nosuch" found on PATH`, ""},
+	} {
+		_, err := p.Driver(t.Context(), tc.driver, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.notWant != "" && strings.Contains(err.Error(), tc.notWant)) {
+			t.Errorf("driver %s: %v, want an error containing %q", tc.driver, err, tc.want)
+		}
+	}
+	if _, err := p.Driver(t.Context(), "nosuch", nil); !errors.Is(err, drivers.ErrNotFound) {
+		t.Errorf("driver nosuch: %v, want ErrNotFound", err)
 	}
 }

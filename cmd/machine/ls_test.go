@@ -77,7 +77,7 @@ func TestLSBrokenRows(t *testing.T) {
 	want := map[string]struct{ url, err string }{
 		"closed":     {"", ""},
 		"corrupt":    {"", `machine "corrupt" is broken`},
-		"driverless": {"", `no executable "machine-driver-virtualbox" found on PATH`},
+		"driverless": {"", `no executable "machine-driver-virtualbox" or "docker-machine-driver-virtualbox" found on PATH`},
 		"up":         {"tcp://127.0.0.1:", ""},
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")

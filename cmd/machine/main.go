@@ -16,6 +16,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/azure"
 	"github.com/machine-cli/machine/drivers/generic"
+	"github.com/machine-cli/machine/drivers/legacy"
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/dockercontext"
@@ -40,6 +41,9 @@ func main() {
 		}
 		plugin.Serve(f)
 		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == legacy.GuardCommand {
+		os.Exit(legacy.RunGuard(os.Args[2]))
 	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }

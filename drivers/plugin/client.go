@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -24,6 +25,9 @@ import (
 
 // defaultStartTimeout bounds a plugin's start when ctx has no deadline.
 const defaultStartTimeout = 30 * time.Second
+
+// killWait is how long a failed start waits for the plugin to be gone.
+const killWait = 2 * time.Second
 
 // Client is a running plugin process for one driver. Its drivers may be used
 // from several goroutines. A Client dispensed by DriverPlugin.GRPCClient
@@ -65,15 +69,17 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Client, er
 	}
 	named := logger.Named(filepath.Base(cmd.Path))
 	debugWriter := func(stream string) *hclogWriter { return &hclogWriter{l: named.Named(stream), notices: opts.Notices} }
+	stderrTail := &lastLine{}
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          pluginSet(nil),
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           logger,
+		Logger:           exitQuiet{logger},
 		StartTimeout:     timeout,
 		SyncStdout:       debugWriter("stdout"),
 		SyncStderr:       debugWriter("stderr"),
+		Stderr:           stderrTail,
 	})
 
 	type result struct {
@@ -90,13 +96,25 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Client, er
 	select {
 	case r := <-done:
 		if r.err != nil {
-			// Not waited for: Kill waits for the process's output to end,
-			// which a child it left behind may hold open.
+			// Waited for a moment only: Kill waits for the process's
+			// output to end, which a child it left behind may hold open.
+			// Its last words on stderr arrive meanwhile.
+			killed := make(chan struct{})
 			go func() {
+				// Its process group (see libmachine.Plugins): what it
+				// started goes too, and with it the hold on its output.
+				if cmd.Process != nil && cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				}
 				pc.Kill()
 				lifeline.parent.Close()
+				close(killed)
 			}()
-			return nil, r.err
+			select {
+			case <-killed:
+			case <-time.After(killWait):
+			}
+			return nil, startError(cmd.Path, r.err, stderrTail)
 		}
 		r.c.lifeline = lifeline.parent
 		return r.c, nil

@@ -1,0 +1,3 @@
+module example.test/legacytest
+
+go 1.26
