@@ -51,6 +51,7 @@ type fakeARM struct {
 	// as Azure refuses concurrent changes.
 	conflictWindow time.Duration
 	inflight       map[string]bool
+	maxInflight    int // the most PUTs in flight at once
 	conflicts      int // 409s served
 	powerOffSkip   []bool
 }
@@ -137,6 +138,7 @@ func (f *fakeARM) Do(req *http.Request) (*http.Response, error) {
 			return errorResponse(req, http.StatusConflict, "AnotherOperationInProgress", "Another operation on this or dependent resource is in progress."), nil
 		}
 		f.inflight[p] = true
+		f.maxInflight = max(f.maxInflight, len(f.inflight))
 		f.mu.Unlock()
 		time.Sleep(f.conflictWindow)
 		defer func() {
