@@ -345,7 +345,13 @@ func TestQEMUVM(t *testing.T) {
 		}
 
 		// cloud-init made the user, its key and the mesh address before
-		// sshd started; the driver's create waits for cloud-init and Docker.
+		// sshd started. Both finish booting (cloud-init done, as the
+		// driver's create waits for) before either reads the other's sshd
+		// over the mesh: a peer still in its boot reset that connection
+		// once under load.
+		for _, c := range configs {
+			vmSSH(t, sshAddr(c), "cloud-init status --wait >/dev/null || true")
+		}
 		for i, c := range configs {
 			other := meshIPs[1-i]
 			out := vmSSH(t, sshAddr(c), "id -un; hostname; timeout 20 bash -c 'exec 3<>/dev/tcp/"+other+"/22; head -1 <&3'")
