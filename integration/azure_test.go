@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/machine-cli/machine/drivers/azure/azuretest"
+	"github.com/machine-cli/machine/internal/standin"
 )
 
 // azureHosts makes the ARM stand-in's VMs real: each VM is a test host on
@@ -151,7 +152,7 @@ func azureStandIn(t *testing.T) (*azuretest.Server, *azureHosts, *machineCLI, []
 		t.Fatal(err)
 	}
 	m := newCLI(t)
-	closed := fmt.Sprintf("http://127.0.0.1:%d", closedPort(t))
+	closed := fmt.Sprintf("http://127.0.0.1:%d", standin.ClosedPort(t))
 	m.env = []string{
 		"SSL_CERT_FILE=" + caFile,
 		"HTTPS_PROXY=" + closed, "HTTP_PROXY=" + closed, "NO_PROXY=127.0.0.1,localhost,172.16.0.0/12",

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/internal/standin"
 )
 
 // dockerCLI runs the real docker CLI with DOCKER_CONFIG set to dir, HOME
@@ -191,7 +193,7 @@ func TestDockerContexts(t *testing.T) {
 		}
 	})
 	t.Run("use with DOCKER_HOST set warns", func(t *testing.T) {
-		r := m.withEnv("DOCKER_HOST=tcp://127.0.0.1:"+strconv.Itoa(closedPort(t))).ok(t, "use", "n1")
+		r := m.withEnv("DOCKER_HOST=tcp://127.0.0.1:"+strconv.Itoa(standin.ClosedPort(t))).ok(t, "use", "n1")
 		if n := strings.Count(r.Stderr, "\n"); n != 2 || !strings.Contains(r.Stderr, "warning: DOCKER_HOST is set and overrides docker contexts; unset it with `eval $(machine env -u)`") {
 			t.Errorf("stderr (want the switch and one warning line):\n%s", r.Stderr)
 		}
@@ -257,7 +259,7 @@ func TestDockerContexts(t *testing.T) {
 		}
 	})
 	t.Run("a context the user made is left alone", func(t *testing.T) {
-		user := "tcp://127.0.0.1:" + strconv.Itoa(closedPort(t))
+		user := "tcp://127.0.0.1:" + strconv.Itoa(standin.ClosedPort(t))
 		okDocker(t, dc, "context", "create", "n2", "--description", "mine", "--docker", "host="+user)
 		meta := filepath.Join(dc, "contexts", "meta")
 		before := readTree(t, meta)

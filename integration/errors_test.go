@@ -1,31 +1,20 @@
 package integration
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// closedPort returns a loopback port where nothing listens.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
-}
+	"github.com/machine-cli/machine/internal/standin"
+)
 
 // TestUserErrors: mistakes a user can make end with a non-zero exit, one
 // clear line on stderr, and no state left behind.
 func TestUserErrors(t *testing.T) {
 	m := newCLI(t)
-	port := strconv.Itoa(closedPort(t))
+	port := strconv.Itoa(standin.ClosedPort(t))
 	tests := []struct {
 		name string
 		args []string

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/machine-cli/machine/internal/standin"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -401,7 +402,7 @@ func filesMountSSH(t *testing.T, m *machineCLI, h *testHost) {
 	})
 	t.Run("ssh port forwarding", func(t *testing.T) {
 		// The host's sshd on its loopback, reached only through the tunnel.
-		port := strconv.Itoa(closedPort(t))
+		port := strconv.Itoa(standin.ClosedPort(t))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, env.bin, "-s", m.store, "ssh", "n1", "-L", "127.0.0.1:"+port+":127.0.0.1:22",

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/machine-cli/machine/internal/standin"
 )
 
 // TestProvisionUpgrade drives `provision` and `upgrade` against real test
@@ -235,7 +237,7 @@ apt-get install -y -q $o docker.io
 // not finish end on one line.
 func TestProvisionUpgradeErrors(t *testing.T) {
 	m := newCLI(t)
-	port := closedPort(t)
+	port := standin.ClosedPort(t)
 	writeMachine(t, m, "gone", port, "distro")
 	writeMachine(t, m, "own", port, "none")
 	// A machine whose create was killed while it provisioned.

@@ -22,13 +22,14 @@ import (
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
+	"github.com/machine-cli/machine/internal/standin"
 )
 
 func TestSuite(t *testing.T) {
 	drivertest.Suite(t, func(t *testing.T) drivers.Driver {
 		d := New().(*Driver)
 		d.MachineName, d.StorePath = "suite", t.TempDir()
-		d.IPAddress, d.SSHPort = "127.0.0.1", closedPort(t)
+		d.IPAddress, d.SSHPort = "127.0.0.1", standin.ClosedPort(t)
 		return d
 	})
 }
@@ -139,7 +140,7 @@ func TestGetState(t *testing.T) {
 		wantErr bool
 	}{
 		{"listening", loopback(open), drivers.Running, false},
-		{"closed port", loopback(closedPort(t)), drivers.Stopped, false},
+		{"closed port", loopback(standin.ClosedPort(t)), drivers.Stopped, false},
 		{"no address", &Driver{}, drivers.Error, true},
 	}
 	for _, tt := range tests {
@@ -153,7 +154,7 @@ func TestGetState(t *testing.T) {
 }
 
 func TestCreateUnreachableFailsFast(t *testing.T) {
-	port := closedPort(t)
+	port := standin.ClosedPort(t)
 	d := loopback(port)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
@@ -295,7 +296,7 @@ func TestLifecycleNotSupported(t *testing.T) {
 func TestRestartNotRunning(t *testing.T) {
 	d := New().(*Driver)
 	d.MachineName, d.StorePath = "n1", t.TempDir()
-	d.IPAddress, d.SSHPort = "127.0.0.1", closedPort(t)
+	d.IPAddress, d.SSHPort = "127.0.0.1", standin.ClosedPort(t)
 	err := d.Restart(t.Context())
 	if !errors.Is(err, drivers.ErrNotRunning) || !strings.Contains(err.Error(), `cannot restart "n1"`) || !strings.Contains(err.Error(), d.sshAddr()) {
 		t.Errorf("Restart of a closed port = %v, want ErrNotRunning naming the machine and %s", err, d.sshAddr())
@@ -357,17 +358,6 @@ func listen(t *testing.T) int {
 		}
 	}()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
 }
 
 func sshKey(t *testing.T, key any, pass string) (priv, pub []byte) {

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/rpc"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/standin"
 )
 
 var (
@@ -67,18 +67,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(built))
 	}
 	os.Exit(code)
-}
-
-// closedPort returns a loopback port where nothing listens.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
 }
 
 func startTest(t *testing.T, config string, logger hclog.Logger) *Driver {
@@ -452,7 +440,7 @@ func TestMapError(t *testing.T) {
 
 // TestSuite runs the driver conformance suite over the bridge.
 func TestSuite(t *testing.T) {
-	port := closedPort(t)
+	port := standin.ClosedPort(t)
 	drivertest.Suite(t, func(t *testing.T) drivers.Driver {
 		return startTest(t, `{"MachineName":"suite","StorePath":"`+t.TempDir()+`","IPAddress":"127.0.0.1","SSHPort":`+strconv.Itoa(port)+`}`, nil)
 	})

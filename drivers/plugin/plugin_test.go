@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +17,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/drivers/generic"
+	"github.com/machine-cli/machine/internal/standin"
 )
 
 // inProcess serves factory's driver over an in-process go-plugin gRPC
@@ -342,7 +342,7 @@ func TestSuiteRemoteGeneric(t *testing.T) {
 	drivertest.Suite(t, func(t *testing.T) drivers.Driver {
 		cfg, _ := json.Marshal(map[string]any{
 			"MachineName": "suite", "StorePath": t.TempDir(),
-			"IPAddress": "127.0.0.1", "SSHPort": closedPort(t),
+			"IPAddress": "127.0.0.1", "SSHPort": standin.ClosedPort(t),
 		})
 		return c.Driver(cfg)
 	})
@@ -361,7 +361,7 @@ func TestRemoteGeneric(t *testing.T) {
 		t.Errorf("Stop = %v, want the driver's NotSupported error", err)
 	}
 	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{
-		"generic-ip-address": "127.0.0.1", "generic-ssh-port": closedPort(t), "generic-engine-port": 2377,
+		"generic-ip-address": "127.0.0.1", "generic-ssh-port": standin.ClosedPort(t), "generic-engine-port": 2377,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -393,15 +393,4 @@ func TestFindExternal(t *testing.T) {
 			t.Errorf("FindExternal(%q) = %v, want ErrInvalidConfig", bad, err)
 		}
 	}
-}
-
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
 }
