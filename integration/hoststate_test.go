@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/internal/proctest"
 )
 
 // hostState is what provisioning may change on a host, as the host itself
@@ -149,16 +151,6 @@ func children(pid int) []int {
 	return out
 }
 
-// running reports whether pid is a live process (not gone, not a zombie).
-func running(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(rest, "Z")
-}
-
 // TestCreateKilled: a create killed with SIGKILL while it provisions leaves
 // no driver process running, and an rm of the half-made machine puts the
 // host back as it was.
@@ -197,7 +189,7 @@ func TestCreateKilled(t *testing.T) {
 		defer syscall.Kill(pid, syscall.SIGKILL)
 		// A bounded wait for the driver to notice; not a speed check.
 		deadline := time.Now().Add(10 * time.Second)
-		for running(pid) {
+		for proctest.Running(pid) {
 			if time.Now().After(deadline) {
 				t.Fatalf("driver process %d still running 10s after its create was killed", pid)
 			}

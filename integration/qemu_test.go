@@ -13,13 +13,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/machine-cli/machine/drivers/qemu"
+	"github.com/machine-cli/machine/internal/proctest"
 	"github.com/machine-cli/machine/libmachine/cloudinit"
 	"github.com/machine-cli/machine/libmachine/qemuimg"
 )
@@ -114,20 +114,6 @@ func killVM(t *testing.T, v *qemu.VM) {
 			t.Errorf("kill VM in %s: %v", v.Dir, err)
 		}
 	})
-}
-
-// processGone says whether pid has left the process table (a zombie
-// counts as gone: it runs no more).
-func processGone(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // qemuHost is this machine as accelerator detection sees it.
@@ -259,7 +245,7 @@ func TestQEMUVM(t *testing.T) {
 		if err := v.Kill(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if !processGone(pid) {
+		if proctest.Running(pid) {
 			t.Errorf("QEMU process %d still runs after Kill", pid)
 		}
 		if st, err := v.Status(ctx); st != qemu.StatusStopped || err != nil {
@@ -280,7 +266,7 @@ func TestQEMUVM(t *testing.T) {
 		if err := v.Stop(ctx, time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if !processGone(pid) {
+		if proctest.Running(pid) {
 			t.Errorf("QEMU process %d still runs after Stop", pid)
 		}
 		if err := v.Stop(ctx, time.Second); err != nil {
@@ -376,7 +362,7 @@ func TestQEMUVM(t *testing.T) {
 			}
 		}
 		for i, v := range vms {
-			if !processGone(pids[i]) {
+			if proctest.Running(pids[i]) {
 				t.Errorf("QEMU process %d still runs after Stop", pids[i])
 			}
 			if st, err := v.Status(ctx); st != qemu.StatusStopped || err != nil {

@@ -1,7 +1,6 @@
 package legacy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,7 +21,7 @@ import (
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
-	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/proctest"
 	"github.com/machine-cli/machine/internal/standin"
 )
 
@@ -230,67 +229,6 @@ func runHost() int {
 	select {}
 }
 
-// alive says whether process pid runs (a zombie does not).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(rest, "Z")
-}
-
-// TestGuard: a plugin that would never end by itself (no heartbeat
-// timeout) ends when its host is killed outright, through its guard.
-func TestGuard(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("needs /proc")
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	host := exec.Command(exe)
-	host.Env = append(os.Environ(), "LEGACY_TEST_HOST=1", "LEGACY_TEST_PLUGIN="+testPlugin(t),
-		"LEGACYTEST_PIDFILE="+pidFile, "LEGACYTEST_NO_HEARTBEAT_TIMEOUT=1")
-	host.Stderr = os.Stderr
-	out, err := host.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := host.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if line != "started\n" {
-		host.Process.Kill()
-		host.Wait()
-		t.Fatalf("host: %q", line)
-	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(string(b))
-	if !alive(pid) {
-		t.Fatalf("plugin %d is not running while its host runs", pid)
-	}
-	host.Process.Kill() // SIGKILL: no deferred Close runs
-	host.Wait()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := retry.Poll(ctx, 20*time.Millisecond, 200*time.Millisecond, func(context.Context) error {
-		if alive(pid) {
-			return errors.New("still running")
-		}
-		return nil
-	}); err != nil {
-		syscall.Kill(pid, syscall.SIGKILL)
-		t.Fatalf("plugin %d after its host was killed: %v", pid, err)
-	}
-}
-
 // TestStartFailures: an executable that speaks neither protocol, or dies
 // while starting, is one line naming the file, with a guard or without.
 func TestStartFailures(t *testing.T) {
@@ -363,7 +301,7 @@ func TestCloseEndsPlugin(t *testing.T) {
 			if err := syscall.Kill(-group, 0); !errors.Is(err, syscall.ESRCH) {
 				t.Errorf("process group %d after Close: kill 0 = %v, want ESRCH", group, err)
 			}
-			if alive(pid) {
+			if proctest.Running(pid) {
 				t.Errorf("plugin %d runs after Close", pid)
 			}
 			if _, err := d.GetIP(t.Context()); err == nil || !strings.Contains(err.Error(), d.c.path) {

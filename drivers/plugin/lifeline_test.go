@@ -10,11 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/internal/proctest"
 )
 
 // hostHelperEnv makes the test binary act as a machine command that starts
@@ -52,16 +52,6 @@ func pluginHost(bin string) int {
 	fmt.Println("after SIGTERM:", name, err)
 	c.Close()
 	return 0
-}
-
-// alive reports whether pid runs (a zombie has ended).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(rest, "Z")
 }
 
 // TestPluginEndsWithItsHost: a driver plugin ends when the command that
@@ -110,7 +100,7 @@ func TestPluginEndsWithItsHost(t *testing.T) {
 			_ = host.Wait()
 			// Bounded wait for the plugin to notice; not a speed check.
 			deadline := time.Now().Add(10 * time.Second)
-			for alive(pid) {
+			for proctest.Running(pid) {
 				if time.Now().After(deadline) {
 					t.Fatalf("plugin %d still running 10s after its host ended by %s", pid, tc.sig)
 				}
