@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"os/exec"
@@ -9,29 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/machine-cli/machine/internal/testio"
 )
-
-// lockedBuffer is a bytes.Buffer that a running command writes while the
-// test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // withEnv returns a CLI on the same store with extra environment.
 func (m *machineCLI) withEnv(vars ...string) *machineCLI {
@@ -367,7 +348,7 @@ func TestCLI(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer stdin.Close()
-			var stderr lockedBuffer
+			var stderr testio.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/machine-cli/machine/internal/standin"
+	"github.com/machine-cli/machine/internal/testio"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -407,7 +408,7 @@ func filesMountSSH(t *testing.T, m *machineCLI, h *testHost) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, env.bin, "-s", m.store, "ssh", "n1", "-L", "127.0.0.1:"+port+":127.0.0.1:22",
 			"-o", "ExitOnForwardFailure=yes", "--", "sleep 60")
-		var stderr lockedBuffer
+		var stderr testio.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

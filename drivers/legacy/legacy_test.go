@@ -1,7 +1,6 @@
 package legacy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/internal/proctest"
 	"github.com/machine-cli/machine/internal/standin"
+	"github.com/machine-cli/machine/internal/testio"
 )
 
 var (
@@ -186,7 +186,7 @@ func TestSetConfigFromFlags(t *testing.T) {
 // TestLogs: what the plugin writes to stderr, and to stdout after its
 // address, goes to the logger at Debug level.
 func TestLogs(t *testing.T) {
-	var buf syncBuffer
+	var buf testio.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Debug})
 	d := startTest(t, `{"MachineName":"n1"}`, logger)
 	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{"legacytest-ip-address": "127.0.0.1"}); err != nil {
@@ -382,22 +382,4 @@ func TestSuite(t *testing.T) {
 	drivertest.Suite(t, func(t *testing.T) drivers.Driver {
 		return startTest(t, `{"MachineName":"suite","StorePath":"`+t.TempDir()+`","IPAddress":"127.0.0.1","SSHPort":`+strconv.Itoa(port)+`}`, nil)
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
+	"github.com/machine-cli/machine/internal/testio"
 )
 
 // chatter is what testdata/machine-driver-fake prints to stdout on each
@@ -75,28 +76,10 @@ func captureStdout(t *testing.T) func() string {
 	return stop
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestExternalProcess(t *testing.T) {
 	bin := buildFake(t)
 	stdout := captureStdout(t)
-	var logs, notices syncBuffer
+	var logs, notices testio.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -1,0 +1,28 @@
+// Package testio has I/O helpers for tests.
+package testio
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Buffer is a bytes.Buffer that goroutines (a command's output copier, a
+// logger) write while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
