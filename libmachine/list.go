@@ -35,9 +35,9 @@ type Status struct {
 	ResponseTime time.Duration
 }
 
-// listGrace is how long past its timeout List waits for a machine whose
-// look overran the timeout (a config file on a hung file system, say) to
-// report, before it lists the machine in state Timeout without details.
+// listGrace is how long past its timeout List (and Active) waits for a
+// machine whose look overran the timeout (a config file on a hung file
+// system, say) to report, before it takes the machine as timed out.
 const listGrace = 500 * time.Millisecond
 
 // List returns the status of the machines in the store that f selects, in
@@ -73,63 +73,80 @@ func (c *Client) look(ctx context.Context, timeout time.Duration, f Filter, live
 		return nil, err
 	}
 	type result struct {
-		i    int
 		s    Status
 		keep bool
 	}
-	// Buffered: a look that reports after look returned does not block.
-	results := make(chan result, len(names))
-	for i, name := range names {
-		go func() {
-			start := time.Now()
-			mctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			s := c.stored(name)
-			if !f.keepStatic(s) || !live {
-				results <- result{i, s, f.keepStatic(s)}
-				return
-			}
-			s = c.status(mctx, name)
-			took := time.Since(start)
-			s.ResponseTime = min(took, timeout)
-			// A machine that did not answer within the timeout (a frozen
-			// host still accepts TCP connections, so the driver may have
-			// said Running) is in state Timeout, as in docker-machine. (A
-			// plugin's start gives up on its own timer, which may fire a
-			// moment before the context's.)
-			if s.Error != "" && ctx.Err() == nil && (errors.Is(mctx.Err(), context.DeadlineExceeded) || took >= timeout) {
-				s.State = drivers.Timeout
-			}
-			results <- result{i, s, true}
-		}()
-	}
-	// The looks respect their deadline; this one bounds look even if one
-	// does not.
-	deadline := time.NewTimer(timeout + listGrace)
-	defer deadline.Stop()
-	got := make([]*result, len(names))
-collect:
-	for range names {
-		select {
-		case r := <-results:
-			got[r.i] = &r
-		case <-deadline.C:
-			break collect
+	got := eachWithin(ctx, names, timeout, func(mctx context.Context, name string) result {
+		start := time.Now()
+		s := c.stored(name)
+		if !f.keepStatic(s) || !live {
+			return result{s, f.keepStatic(s)}
 		}
-	}
+		s = c.status(mctx, name)
+		took := time.Since(start)
+		s.ResponseTime = min(took, timeout)
+		// A machine that did not answer within the timeout (a frozen
+		// host still accepts TCP connections, so the driver may have
+		// said Running) is in state Timeout, as in docker-machine. (A
+		// plugin's start gives up on its own timer, which may fire a
+		// moment before the context's.)
+		if s.Error != "" && ctx.Err() == nil && (errors.Is(mctx.Err(), context.DeadlineExceeded) || took >= timeout) {
+			s.State = drivers.Timeout
+		}
+		return result{s, true}
+	}, func(name string) result {
+		s := Status{Name: name, State: drivers.Timeout, ResponseTime: timeout,
+			Error: fmt.Sprintf("no answer within %s", timeout)}
+		return result{s, f.keepStatic(s)}
+	})
 	out := []Status{}
-	for i, name := range names {
-		r := got[i]
-		if r == nil {
-			s := Status{Name: name, State: drivers.Timeout, ResponseTime: timeout,
-				Error: fmt.Sprintf("no answer within %s", timeout)}
-			r = &result{i, s, f.keepStatic(s)}
-		}
+	for _, r := range got {
 		if r.keep && (!live || f.keepState(r.s)) {
 			out = append(out, r.s)
 		}
 	}
 	return out, nil
+}
+
+// eachWithin runs look for every name at once, each with a context that
+// ends after timeout, and returns the answers in names' order. The looks
+// respect their deadline; a look that has still not answered listGrace
+// later is answered by late(name), so eachWithin never takes much longer
+// than timeout.
+func eachWithin[T any](ctx context.Context, names []string, timeout time.Duration, look func(ctx context.Context, name string) T, late func(name string) T) []T {
+	type answer struct {
+		i int
+		v T
+	}
+	// Buffered: a look that answers after eachWithin returned does not
+	// block.
+	answers := make(chan answer, len(names))
+	for i, name := range names {
+		go func() {
+			mctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			answers <- answer{i, look(mctx, name)}
+		}()
+	}
+	deadline := time.NewTimer(timeout + listGrace)
+	defer deadline.Stop()
+	out := make([]T, len(names))
+	done := make([]bool, len(names))
+collect:
+	for range names {
+		select {
+		case a := <-answers:
+			out[a.i], done[a.i] = a.v, true
+		case <-deadline.C:
+			break collect
+		}
+	}
+	for i, name := range names {
+		if !done[i] {
+			out[i] = late(name)
+		}
+	}
+	return out
 }
 
 // stored returns what the store itself says of machine name: its name,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/machine-cli/machine/drivers"
@@ -52,21 +51,13 @@ func (c *Client) Active(ctx context.Context, dockerHost string, timeout time.Dur
 	if err != nil {
 		return "", err
 	}
-	looks := make([]activeLook, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			looks[i] = c.lookActive(mctx, name, dockerHost)
-			if looks[i].err != nil && errors.Is(mctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				looks[i].timedOut = true
-			}
-		}()
-	}
-	wg.Wait()
+	looks := eachWithin(ctx, names, timeout, func(mctx context.Context, name string) activeLook {
+		l := c.lookActive(mctx, name, dockerHost)
+		l.timedOut = l.err != nil && errors.Is(mctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+		return l
+	}, func(name string) activeLook {
+		return activeLook{name: name, timedOut: true}
+	})
 	if err := ctx.Err(); err != nil {
 		return "", context.Cause(ctx)
 	}

@@ -2,6 +2,7 @@ package libmachine
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,5 +42,41 @@ func TestPickActive(t *testing.T) {
 				t.Errorf("pickActive = %q, %v; want the error %q wrapping ErrNoActiveHost", got, err, tc.err)
 			}
 		})
+	}
+}
+
+// TestActiveWithSlowMachines: Active answers although machines hang (a
+// driver that never starts, a config.json whose read blocks, a port that
+// never answers): the machine DOCKER_HOST points at wins, and without one
+// the hung machine is named as not answering in time.
+func TestActiveWithSlowMachines(t *testing.T) {
+	c := testClient(t, listStore(t, true))
+	_, up, err := c.Endpoint(t.Context(), "a-up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dockerHost, want, wantErr string
+	}{
+		{up.URL, "a-up", ""},
+		{"tcp://192.0.2.1:2376", "", `timeout: "g-hung", "h-fifo" did not answer within 2s`},
+	} {
+		type answer struct {
+			name string
+			err  error
+		}
+		done := make(chan answer, 1)
+		go func() {
+			name, err := c.Active(t.Context(), tc.dockerHost, 2*time.Second)
+			done <- answer{name, err}
+		}()
+		select {
+		case a := <-done:
+			if a.name != tc.want || (tc.wantErr == "") != (a.err == nil) || a.err != nil && !strings.Contains(a.err.Error(), tc.wantErr) {
+				t.Errorf("Active(%s) = %q, %v; want %q, %q", tc.dockerHost, a.name, a.err, tc.want, tc.wantErr)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("Active(%s) did not return: a hung machine held it", tc.dockerHost)
+		}
 	}
 }
