@@ -46,13 +46,17 @@ func statusCommand(env *cliEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
+			start := time.Now()
 			ctx, cancel := context.WithTimeout(c.Context, timeout)
 			defer cancel()
 			st, err := api.State(ctx, name)
 			switch {
 			case libmachine.IsNotExist(err):
 				return err
-			case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && c.Context.Err() == nil:
+			// The plugin's side of the call ends on the same deadline and
+			// may cancel it a moment before ctx's own timer fires, as ls
+			// allows for.
+			case err != nil && c.Context.Err() == nil && (errors.Is(ctx.Err(), context.DeadlineExceeded) || time.Since(start) >= timeout):
 				fmt.Fprintln(env.stdout, drivers.Timeout)
 				return fmt.Errorf("the driver of %q did not say its state within %s (raise it with --timeout)", name, timeout)
 			}
