@@ -17,6 +17,7 @@ import (
 	"github.com/machine-cli/machine/drivers/azure"
 	"github.com/machine-cli/machine/drivers/generic"
 	"github.com/machine-cli/machine/drivers/plugin"
+	"github.com/machine-cli/machine/drivers/qemu"
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/dockercontext"
 	"github.com/machine-cli/machine/libmachine/store"
@@ -29,6 +30,7 @@ var version = "0.1.0-dev"
 var builtinDrivers = map[string]func() drivers.Driver{
 	"azure":   azure.New,
 	"generic": generic.New,
+	"qemu":    qemu.NewDriver,
 }
 
 func main() {
