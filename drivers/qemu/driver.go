@@ -389,9 +389,22 @@ func (d *Driver) Start(ctx context.Context) error {
 		return nil
 	}
 	if _, _, err := Ports(d.SSHPort, d.EnginePort); err != nil {
+		return d.portsGone(err)
+	}
+	if err := d.boot(ctx); err != nil {
+		return d.portsGone(err)
+	}
+	return nil
+}
+
+// portsGone rewords a port taken since create: the machine's ports are
+// fixed (its certificate and clients' settings name them).
+func (d *Driver) portsGone(err error) error {
+	if !errors.Is(err, ErrPortTaken) {
 		return err
 	}
-	return d.boot(ctx)
+	return fmt.Errorf("qemu: the ports of %s (SSH 127.0.0.1:%d, engine 127.0.0.1:%d) are fixed at create, and one %w by another program since: end that program, or rm the machine and create it again",
+		d.MachineName, d.SSHPort, d.EnginePort, ErrPortTaken)
 }
 
 // Stop powers the VM down through ACPI, quitting QEMU when the guest does

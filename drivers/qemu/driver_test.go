@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -176,6 +177,16 @@ func TestDriverWithoutVM(t *testing.T) {
 	}
 	if err := d.Start(ctx); err == nil || !strings.Contains(err.Error(), "never created") {
 		t.Errorf("start = %v", err)
+	}
+	// A port of the machine taken since create: one line saying so.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d.Binary, d.SSHPort, d.EnginePort = "/usr/bin/qemu-system-x86_64", l.Addr().(*net.TCPAddr).Port, 1
+	if err := d.Start(ctx); !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), "fixed at create") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("start with its SSH port taken = %v", err)
 	}
 	// Remove deletes the driver's files and leaves the machine's key.
 	for _, f := range []string{DiskFile, SeedFile, VarsFile, SerialLog, MeshAddressFile, KeyFile} {
