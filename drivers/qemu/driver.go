@@ -381,7 +381,7 @@ func (d *Driver) vm() *VM { return Open(d.dir()) }
 // one line.
 func (d *Driver) Start(ctx context.Context) error {
 	if d.Binary == "" || d.SSHPort == 0 {
-		return fmt.Errorf("qemu: machine %q was never created", d.MachineName)
+		return fmt.Errorf("qemu: machine %q was never created: %w", d.MachineName, drivers.ErrNotFound)
 	}
 	if pid, err := d.vm().PID(); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/drivers/drivertest"
 )
 
 // newTestDriver is a driver for machine name in a store at root.
@@ -220,4 +221,12 @@ func TestDriverEnsureKey(t *testing.T) {
 	if err != nil || again != pub {
 		t.Errorf("second call: %q, %v; want the same key", again, err)
 	}
+}
+
+// TestDriverConformance runs the drivers' conformance suite on a machine
+// never created.
+func TestDriverConformance(t *testing.T) {
+	drivertest.Suite(t, func(t *testing.T) drivers.Driver {
+		return newTestDriver(t, t.TempDir(), "suite")
+	})
 }
