@@ -254,6 +254,9 @@ type result struct {
 type machineCLI struct {
 	store string
 	env   []string
+	// bound limits each command; 5 minutes when zero (VM boots under a
+	// loaded TCG take longer).
+	bound time.Duration
 }
 
 func newCLI(t testing.TB) *machineCLI {
@@ -271,7 +274,11 @@ func (m *machineCLI) run(t testing.TB, args ...string) result {
 // from input; a nil input is /dev/null.
 func (m *machineCLI) runInput(t testing.TB, input io.Reader, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	bound := m.bound
+	if bound == 0 {
+		bound = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, env.bin, append([]string{"-s", m.store}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))

@@ -18,6 +18,7 @@ import (
 	"github.com/machine-cli/machine/drivers/generic"
 	"github.com/machine-cli/machine/drivers/legacy"
 	"github.com/machine-cli/machine/drivers/plugin"
+	"github.com/machine-cli/machine/drivers/qemu"
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/dockercontext"
 	"github.com/machine-cli/machine/libmachine/store"
@@ -30,6 +31,7 @@ var version = "0.1.0-dev"
 var builtinDrivers = map[string]func() drivers.Driver{
 	"azure":   azure.New,
 	"generic": generic.New,
+	"qemu":    qemu.NewDriver,
 }
 
 func main() {

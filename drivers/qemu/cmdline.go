@@ -24,11 +24,10 @@ const (
 	VarsFile = "efi-vars.fd"
 )
 
-// The guest ports QEMU forwards loopback ports to.
-const (
-	guestSSHPort    = 22
-	guestEnginePort = 2376
-)
+// guestSSHPort is the guest port QEMU forwards the SSH loopback port to.
+// The engine's loopback port is forwarded to the same port in the guest:
+// the provisioner makes dockerd listen on the port of the machine's URL.
+const guestSSHPort = 22
 
 // Config describes one VM for QEMU's command line.
 type Config struct {
@@ -137,7 +136,8 @@ func (c Config) Validate() error {
 // (-daemonize) with its pidfile, QMP socket and serial log in c.Dir, UEFI
 // firmware as pflash, the disk as virtio, the seed as a CD on virtio-scsi,
 // and user-mode networking forwarding 127.0.0.1's SSHPort and EnginePort
-// to the guest's 22 and 2376.
+// to the guest's 22 and to EnginePort (where the provisioner makes dockerd
+// listen: the port of the machine's URL).
 func (c Config) Args() []string {
 	machine := "q35"
 	if c.Arch == "aarch64" {
@@ -165,7 +165,7 @@ func (c Config) Args() []string {
 	}
 	args = append(args,
 		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d",
-			c.SSHPort, guestSSHPort, c.EnginePort, guestEnginePort),
+			c.SSHPort, guestSSHPort, c.EnginePort, c.EnginePort),
 		"-device", "virtio-net-pci,netdev=net0"+macOption(c.MAC),
 	)
 	if c.Mesh != nil {

@@ -72,9 +72,9 @@ func Flags() []drivers.Flag {
 		{Name: FlagFirmware, Kind: drivers.FlagString, EnvVar: "QEMU_FIRMWARE",
 			Usage: "UEFI firmware code file, its variable store beside it (default: found where the OS's package puts it)"},
 		{Name: FlagSSHPort, Kind: drivers.FlagInt, EnvVar: "QEMU_SSH_PORT",
-			Usage: "loopback port forwarded to the VM's SSH server (default: a free one)"},
+			Usage: "loopback port forwarded to the VM's SSH server; 0 picks a free one"},
 		{Name: FlagEnginePort, Kind: drivers.FlagInt, EnvVar: "QEMU_ENGINE_PORT",
-			Usage: "loopback port forwarded to the VM's Docker engine (default: a free one)"},
+			Usage: "loopback port forwarded to the VM's Docker engine; 0 picks a free one"},
 	}
 }
 

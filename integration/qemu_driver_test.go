@@ -1,0 +1,255 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/machine-cli/machine/drivers/qemu"
+)
+
+// imageServer serves the test VM image's directory (the image and the
+// SHA256SUMS beside it) on loopback, and under /corrupt/ the same
+// SHA256SUMS beside other bytes named as the image: a corrupt download.
+// It returns the image's URL and the corrupt one's.
+func imageServer(t *testing.T, image string) (good, corrupt string) {
+	t.Helper()
+	dir, name := filepath.Dir(image), filepath.Base(image)
+	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	mux.HandleFunc("/corrupt/SHA256SUMS", func(w http.ResponseWriter, _ *http.Request) { w.Write(sums) })
+	mux.HandleFunc("/corrupt/"+name, func(w http.ResponseWriter, _ *http.Request) {
+		w.Write(bytes.Repeat([]byte("not the image "), 1<<16))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/" + name, srv.URL + "/corrupt/" + name
+}
+
+// qemuStore is a CLI on a store with a short path: QEMU's control socket
+// lives in the machine's directory, and a unix socket's path is short.
+func qemuStore(t *testing.T) *machineCLI {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mqd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	m := &machineCLI{store: filepath.Join(dir, "s"), bound: 15 * time.Minute}
+	// A failed test may leave VMs running: end them before the store goes.
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob(filepath.Join(m.store, "machines", "*"))
+		for _, d := range dirs {
+			if err := qemu.Open(d).Kill(context.Background()); err != nil {
+				t.Errorf("kill the VM in %s: %v", d, err)
+			}
+		}
+	})
+	return m
+}
+
+// vmPID is the QEMU process of a machine of m's store, 0 when none runs.
+func (m *machineCLI) vmPID(t *testing.T, name string) int {
+	t.Helper()
+	pid, err := qemu.Open(filepath.Join(m.store, "machines", name)).PID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// cachedImages lists the verified images in m's store's image cache.
+func (m *machineCLI) cachedImages(t *testing.T) []string {
+	t.Helper()
+	var found []string
+	root := filepath.Join(m.store, "cache", "images")
+	_ = filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && e.Name() != ".lock" {
+			found = append(found, strings.TrimPrefix(path, root+"/"))
+		}
+		return nil
+	})
+	return found
+}
+
+// TestQEMUDriver drives `create -d qemu` with the built binary against
+// real VMs under QEMU (TCG here), the test image served by a loopback HTTP
+// server with its SHA256SUMS so that download, checksum, cache and
+// progress run for real: a taken port and a corrupt download fail in one
+// line leaving nothing; then two VMs boot at once (one download, the other
+// create waits for it; Docker preinstalled is reused): n1 starts a swarm,
+// env and docker over TLS, ssh; n2 joins over the store's mesh, and a task
+// on n2 reaches a service on n1 over an overlay network; stop n2 (its
+// process is gone), start it (the engine answers again); rm both (no
+// process, disk or store entry; the cached image stays).
+func TestQEMUDriver(t *testing.T) {
+	image := vmImage(t)
+	good, corrupt := imageServer(t, image)
+	m := qemuStore(t)
+	machineDir := func(name string) string { return filepath.Join(m.store, "machines", name) }
+	gone := func(t *testing.T, name string) {
+		t.Helper()
+		if _, err := os.Stat(machineDir(name)); !os.IsNotExist(err) {
+			t.Errorf("machine directory of %s is left: %v", name, err)
+		}
+		if names := m.lsNames(t); len(names) != 0 {
+			t.Errorf("ls lists %v, want nothing", names)
+		}
+	}
+
+	t.Run("port taken", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		m.fails(t, "127.0.0.1:"+port+" (--qemu-ssh-port) port is taken",
+			"create", "-d", "qemu", "--qemu-image-url", good, "--qemu-ssh-port", port, "qport")
+		gone(t, "qport")
+		if imgs := m.cachedImages(t); len(imgs) != 0 {
+			t.Errorf("a create refused before anything was made left %v in the image cache", imgs)
+		}
+	})
+
+	t.Run("corrupt download", func(t *testing.T) {
+		r := m.fails(t, "checksum mismatch", "create", "-d", "qemu", "--qemu-image-url", corrupt, "qbad")
+		if strings.Contains(r.Stdout, "qemu:") {
+			t.Errorf("progress on stdout:\n%s", r.Stdout)
+		}
+		gone(t, "qbad")
+		if imgs := m.cachedImages(t); len(imgs) != 0 {
+			t.Errorf("the corrupt download left %v in the image cache", imgs)
+		}
+	})
+
+	// Two VMs boot at once: n1 starts a swarm, n2 joins it below.
+	start := time.Now()
+	var r2 result
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r2 = m.run(t, "create", "-d", "qemu", "--qemu-image-url", good, "n2")
+	}()
+	r := m.ok(t, "create", "-d", "qemu", "--qemu-image-url", good, "--swarm-init", "n1")
+	vars := m.envDockerVersion(t, "n1")
+	t.Logf("create to a Docker engine answering (two VMs booting at once): %.0f s", time.Since(start).Seconds())
+	wg.Wait()
+	if r2.Code != 0 {
+		t.Fatalf("create n2: exit %d\n%s", r2.Code, r2.Stderr)
+	}
+	for _, want := range []string{"qemu: SSH answers on 127.0.0.1:", "qemu: cloud-init done"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("create's progress lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	if both := r.Stderr + r2.Stderr; strings.Count(both, "Downloading ") != 1 || !strings.Contains(both, "50% (") ||
+		!strings.Contains(both, "Verified ") || !strings.Contains(both, "Waiting for another fetch") {
+		t.Errorf("want one download with progress, verified, the other create waiting for it:\n%s\n%s", r.Stderr, r2.Stderr)
+	}
+	if strings.Contains(r.Stderr, "get.docker.com") {
+		t.Errorf("create fetched Docker's install script on a host that has Docker:\n%s", r.Stderr)
+	}
+	if host := vars["DOCKER_HOST"]; !strings.HasPrefix(host, "tcp://127.0.0.1:") {
+		t.Errorf("DOCKER_HOST = %q, want the engine's loopback forward", host)
+	}
+	imgs := m.cachedImages(t)
+	if len(imgs) != 2 { // the image and its record, once for both machines
+		t.Errorf("image cache holds %v, want the image and its record", imgs)
+	}
+	if out := strings.TrimSpace(m.ok(t, "ssh", "n1", "hostname").Stdout); out != "n1" {
+		t.Errorf("ssh n1 hostname = %q", out)
+	}
+	if out := strings.TrimSpace(m.ok(t, "ip", "n1").Stdout); out != "127.0.0.1" {
+		t.Errorf("ip n1 = %q", out)
+	}
+
+	t.Run("swarm on the mesh", func(t *testing.T) {
+		m.ok(t, "swarm", "join", "n1", "n2")
+		out := mustDocker(t, vars, "node", "ls", "--format", "{{.Hostname}} {{.Status}}")
+		if out != "n1 Ready\nn2 Ready" && out != "n2 Ready\nn1 Ready" {
+			t.Errorf("docker node ls:\n%s", out)
+		}
+		for _, n := range []string{"n1", "n2"} {
+			if addr := mustDocker(t, vars, "node", "inspect", n, "--format", "{{.Status.Addr}}"); !strings.HasPrefix(addr, "192.168.76.") {
+				t.Errorf("%s advertises %q, want its mesh address", n, addr)
+			}
+		}
+		rootfs := busyboxRootfs(t)
+		for _, n := range []string{"n1", "n2"} {
+			mustDocker(t, parseEnv(t, m.ok(t, "env", "--shell", "bash", n).Stdout), "import", rootfs, "machine-test/busybox:1")
+		}
+		mustDocker(t, vars, "network", "create", "-d", "overlay", "ov")
+		mustDocker(t, vars, "service", "create", "-d", "--name", "web", "--network", "ov", "--endpoint-mode", "dnsrr",
+			"--constraint", "node.hostname==n1", "machine-test/busybox:1",
+			"sh", "-c", "while true; do echo hello-from-$(hostname) | nc -l -p 8080; done")
+		mustDocker(t, vars, "service", "create", "-d", "--name", "probe", "--network", "ov", "--restart-condition", "none",
+			"--constraint", "node.hostname==n2", "machine-test/busybox:1",
+			"sh", "-c", "for i in $(seq 1 60); do out=$(nc web 8080 </dev/null) && [ -n \"$out\" ] && echo \"got $out\" && exit 0; sleep 1; done; exit 1")
+		eventually(t, 4*time.Minute, func() string {
+			out, _ := docker(t, vars, "service", "ps", "probe", "--format", "{{.CurrentState}}")
+			if strings.HasPrefix(out, "Complete") {
+				return ""
+			}
+			if strings.HasPrefix(out, "Failed") {
+				logs, _ := docker(t, vars, "service", "logs", "probe")
+				t.Fatalf("probe failed: %s\n%s", out, logs)
+			}
+			return "probe still " + out
+		})
+		if logs := mustDocker(t, vars, "service", "logs", "--raw", "probe"); !strings.Contains(logs, "got hello-from-") {
+			t.Errorf("probe on n2 did not reach web on n1: %q", logs)
+		}
+		// Services gone, the swarm's last manager leaves quickly at rm.
+		mustDocker(t, vars, "service", "rm", "web", "probe")
+	})
+
+	t.Run("stop and start", func(t *testing.T) {
+		pid := m.vmPID(t, "n2")
+		if pid == 0 {
+			t.Fatal("no QEMU process for n2 after create")
+		}
+		m.ok(t, "stop", "n2")
+		if !processGone(pid) {
+			t.Errorf("QEMU process %d still runs after stop", pid)
+		}
+		if st := strings.TrimSpace(m.ok(t, "status", "n2").Stdout); st != "Stopped" {
+			t.Errorf("status after stop = %q", st)
+		}
+		m.ok(t, "start", "n2")
+		m.envDockerVersion(t, "n2")
+		if st := strings.TrimSpace(m.ok(t, "status", "n2").Stdout); st != "Running" {
+			t.Errorf("status after start = %q", st)
+		}
+	})
+
+	t.Run("rm", func(t *testing.T) {
+		pids := []int{m.vmPID(t, "n1"), m.vmPID(t, "n2")}
+		m.ok(t, "rm", "-y", "n2", "n1")
+		for _, pid := range pids {
+			if pid != 0 && !processGone(pid) {
+				t.Errorf("QEMU process %d still runs after rm", pid)
+			}
+		}
+		gone(t, "n1")
+		gone(t, "n2")
+		if got := m.cachedImages(t); len(got) != len(imgs) {
+			t.Errorf("image cache after rm holds %v, want %v", got, imgs)
+		}
+	})
+}
