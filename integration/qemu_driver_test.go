@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/machine-cli/machine/drivers/qemu"
+	"github.com/machine-cli/machine/internal/proctest"
 )
 
 // imageServer serves the test VM image's directory (the image and the
@@ -225,7 +226,7 @@ func TestQEMUDriver(t *testing.T) {
 			t.Fatal("no QEMU process for n2 after create")
 		}
 		m.ok(t, "stop", "n2")
-		if !processGone(pid) {
+		if proctest.Running(pid) {
 			t.Errorf("QEMU process %d still runs after stop", pid)
 		}
 		if st := strings.TrimSpace(m.ok(t, "status", "n2").Stdout); st != "Stopped" {
@@ -242,7 +243,7 @@ func TestQEMUDriver(t *testing.T) {
 		pids := []int{m.vmPID(t, "n1"), m.vmPID(t, "n2")}
 		m.ok(t, "rm", "-y", "n2", "n1")
 		for _, pid := range pids {
-			if pid != 0 && !processGone(pid) {
+			if pid != 0 && proctest.Running(pid) {
 				t.Errorf("QEMU process %d still runs after rm", pid)
 			}
 		}
