@@ -44,6 +44,14 @@ var bootStages = []bootStage{
 	{"system", "systemd["},
 }
 
+// nothingToBoot are what firmware prints when the disk holds nothing it
+// can boot: OVMF falls back to its shell (the only boot option left with a
+// strict boot order), SeaBIOS says so.
+var nothingToBoot = []string{
+	"UEFI Interactive Shell",
+	"No bootable device",
+}
+
 // tailLines is how many serial log lines a BootError shows.
 const tailLines = 20
 
@@ -79,6 +87,9 @@ func (v *VM) WaitBoot(ctx context.Context, w io.Writer, sshAddr string, bound ti
 			stage = s
 			say("%s", bootStages[s].name)
 		}
+		if v.nothingToBoot() {
+			return retry.Stop(v.bootError("the firmware found nothing to boot on the machine's disk: is the image a bootable cloud image for this architecture?"))
+		}
 		if err := sshBanner(ctx, sshAddr); err == nil {
 			return nil
 		}
@@ -113,6 +124,18 @@ func (v *VM) stage() int {
 		}
 	}
 	return 0
+}
+
+// nothingToBoot reports whether the serial log shows the firmware giving up
+// on the disk.
+func (v *VM) nothingToBoot() bool {
+	log, _ := os.ReadFile(v.path(SerialLog))
+	for _, m := range nothingToBoot {
+		if bytes.Contains(log, []byte(m)) {
+			return true
+		}
+	}
+	return false
 }
 
 // SerialTail is the last n non-empty lines of the VM's serial log, with
