@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 
@@ -93,9 +94,28 @@ func (c *Client) SwarmUp(ctx context.Context, m *Machine, ssh *sshclient.Client,
 	return nil
 }
 
+// joinWaitBound bounds how long a join waits for another command on the
+// machine it joins, such as that machine's create: a create of a local VM
+// under software emulation takes minutes.
+const joinWaitBound = 20 * time.Minute
+
 // joinSwarm joins m to the swarm of machine o.Join and fills mode. It
 // returns the manager it used, which the caller closes.
 func (c *Client) joinSwarm(ctx context.Context, m *Machine, self *node, ssh *sshclient.Client, o SwarmOptions, listen string, mode *host.SwarmMode) (*node, error) {
+	// A create of the machine to join may still run, as when both creates
+	// were started at once: its swarm exists when that create is over.
+	wctx, cancel := context.WithTimeout(ctx, joinWaitBound)
+	err := c.Store.WaitUnlocked(wctx, o.Join, func() {
+		c.logf("Waiting for the command that holds %s (its create?) to finish...", o.Join)
+	})
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && wctx.Err() != nil {
+			return nil, fmt.Errorf("--swarm-join %s: another command (a create or rm of %s) still holds it after %s; try again when that is done",
+				o.Join, o.Join, joinWaitBound)
+		}
+		return nil, fmt.Errorf("--swarm-join: %w", err)
+	}
 	target, err := c.Load(ctx, o.Join)
 	if err != nil {
 		return nil, fmt.Errorf("--swarm-join: %w", err)

@@ -15,6 +15,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,8 +23,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/machine-cli/machine/internal/fsutil"
+	"github.com/machine-cli/machine/internal/retry"
 	"github.com/machine-cli/machine/libmachine/host"
 )
 
@@ -262,6 +265,35 @@ func (s *Store) Lock(name string) (func(), error) {
 		return nil, fmt.Errorf("machine %q: %w", name, err)
 	}
 	return func() { _ = l.Unlock() }, nil
+}
+
+// WaitUnlocked waits until no command holds machine name's lock (a create
+// still running, an rm), calling waiting once when it has to wait. It
+// returns ctx's error, with the lock still held by the other command, when
+// ctx ends first. A machine without a directory holds no lock.
+func (s *Store) WaitUnlocked(ctx context.Context, name string, waiting func()) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	path := s.MachinePath(name, LockFile)
+	said := false
+	return retry.Poll(ctx, 100*time.Millisecond, time.Second, func(context.Context) error {
+		l, err := fsutil.TryLockFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return retry.Stop(fmt.Errorf("machine %q: %w", name, err))
+		}
+		if l == nil {
+			if !said {
+				waiting()
+				said = true
+			}
+			return fmt.Errorf("machine %q is locked by another command", name)
+		}
+		return l.Unlock()
+	})
 }
 
 // checkName refuses a name that is not a single path element, so that no

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/machine-cli/machine/libmachine/host"
 )
@@ -236,5 +238,66 @@ func equalHosts(t *testing.T, got, want *host.Host) {
 	g.Driver, w.Driver = nil, nil
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("host = %s\nwant %s", mustJSON(t, g), mustJSON(t, w))
+	}
+}
+
+// TestWaitUnlocked waits for a machine's lock as a create's --swarm-join
+// waits for the create of the machine it joins.
+func TestWaitUnlocked(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		machine  bool          // the machine's directory exists
+		holdFor  time.Duration // another holder keeps the lock this long; 0: nobody holds it
+		bound    time.Duration
+		wantWait bool
+		wantErr  string
+	}{
+		{name: "no such machine", bound: time.Minute},
+		{name: "not locked", machine: true, bound: time.Minute},
+		{name: "released while waiting", machine: true, holdFor: 300 * time.Millisecond, bound: time.Minute, wantWait: true},
+		{name: "held past the bound", machine: true, holdFor: time.Hour, bound: 300 * time.Millisecond, wantWait: true,
+			wantErr: `context deadline exceeded; last attempt: machine "m1" is locked by another command`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t.TempDir())
+			if tc.machine {
+				if err := s.CreateMachineDir("m1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.holdFor > 0 {
+				unlock, err := s.Lock("m1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				released := time.AfterFunc(tc.holdFor, unlock)
+				t.Cleanup(func() {
+					if released.Stop() {
+						unlock()
+					}
+				})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tc.bound)
+			defer cancel()
+			waited := 0
+			err := s.WaitUnlocked(ctx, "m1", func() { waited++ })
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("WaitUnlocked: %v", err)
+			}
+			if tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("WaitUnlocked = %v, want %q", err, tc.wantErr)
+			}
+			if want := map[bool]int{false: 0, true: 1}[tc.wantWait]; waited != want {
+				t.Errorf("waiting called %d times, want %d", waited, want)
+			}
+			if tc.wantErr == "" && tc.machine {
+				// Free again: a later Lock does not wait.
+				unlock, err := s.Lock("m1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				unlock()
+			}
+		})
 	}
 }
