@@ -3,6 +3,9 @@ package integration
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -20,25 +23,46 @@ import (
 )
 
 // imageServer serves the test VM image's directory (the image and the
-// SHA256SUMS beside it) on loopback, and under /corrupt/ the same
-// SHA256SUMS beside other bytes named as the image: a corrupt download.
-// It returns the image's URL and the corrupt one's.
-func imageServer(t *testing.T, image string) (good, corrupt string) {
+// SHA256SUMS beside it) on loopback; under /corrupt/ the same SHA256SUMS
+// beside other bytes named as the image: a corrupt download; and under
+// /blank/ a disk of zeros with its right checksum: nothing to boot. It
+// returns the image's URL, the corrupt one's and the blank one's.
+func imageServer(t *testing.T, image string) (good, corrupt, blank string) {
 	t.Helper()
 	dir, name := filepath.Dir(image), filepath.Base(image)
 	sums, err := os.ReadFile(filepath.Join(dir, "SHA256SUMS"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	zeros := make([]byte, 16<<20)
+	blankSums := fmt.Sprintf("%x  blank.raw\n", sha256.Sum256(zeros))
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServer(http.Dir(dir)))
 	mux.HandleFunc("/corrupt/SHA256SUMS", func(w http.ResponseWriter, _ *http.Request) { w.Write(sums) })
 	mux.HandleFunc("/corrupt/"+name, func(w http.ResponseWriter, _ *http.Request) {
 		w.Write(bytes.Repeat([]byte("not the image "), 1<<16))
 	})
+	mux.HandleFunc("/blank/SHA256SUMS", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, blankSums) })
+	mux.HandleFunc("/blank/blank.raw", func(w http.ResponseWriter, _ *http.Request) { w.Write(zeros) })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv.URL + "/" + name, srv.URL + "/corrupt/" + name
+	return srv.URL + "/" + name, srv.URL + "/corrupt/" + name, srv.URL + "/blank/blank.raw"
+}
+
+// qemuProcesses lists the QEMU processes of machine name of m's store,
+// from their command lines, which name the machine's directory.
+func (m *machineCLI) qemuProcesses(t *testing.T, name string) []string {
+	t.Helper()
+	dir := filepath.Join(m.store, "machines", name) + "/"
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var found []string
+	for _, f := range cmdlines {
+		b, err := os.ReadFile(f)
+		if err == nil && bytes.Contains(b, []byte(dir)) {
+			found = append(found, filepath.Base(filepath.Dir(f)))
+		}
+	}
+	return found
 }
 
 // qemuStore is a CLI on a store with a short path: QEMU's control socket
@@ -91,15 +115,17 @@ func (m *machineCLI) cachedImages(t *testing.T) []string {
 // real VMs under QEMU (TCG here), the test image served by a loopback HTTP
 // server with its SHA256SUMS so that download, checksum, cache and
 // progress run for real: a taken port and a corrupt download fail in one
-// line leaving nothing; then two VMs boot at once (one download, the other
-// create waits for it; Docker preinstalled is reused): n1 starts a swarm,
-// env and docker over TLS, ssh; n2 joins over the store's mesh, and a task
-// on n2 reaches a service on n1 over an overlay network; stop n2 (its
+// line leaving nothing; a disk with nothing to boot fails with the serial
+// console's tail, rolled back; then two VMs boot at once (one download,
+// the other create waits for it; Docker preinstalled is reused): n1 starts
+// a swarm, n2 is created with --swarm-join n1; env and docker over TLS,
+// ssh; both advertise their mesh addresses, and a task on n2 reaches a
+// service on n1 over an overlay network; stop n2 (ACPI power-down, its
 // process is gone), start it (the engine answers again); rm both (no
 // process, disk or store entry; the cached image stays).
 func TestQEMUDriver(t *testing.T) {
 	image := vmImage(t)
-	good, corrupt := imageServer(t, image)
+	good, corrupt, blank := imageServer(t, image)
 	m := qemuStore(t)
 	machineDir := func(name string) string { return filepath.Join(m.store, "machines", name) }
 	gone := func(t *testing.T, name string) {
@@ -109,6 +135,9 @@ func TestQEMUDriver(t *testing.T) {
 		}
 		if names := m.lsNames(t); len(names) != 0 {
 			t.Errorf("ls lists %v, want nothing", names)
+		}
+		if pids := m.qemuProcesses(t, name); len(pids) != 0 {
+			t.Errorf("QEMU processes %v of %s are left", pids, name)
 		}
 	}
 
@@ -138,14 +167,31 @@ func TestQEMUDriver(t *testing.T) {
 		}
 	})
 
-	// Two VMs boot at once: n1 starts a swarm, n2 joins it below.
+	t.Run("nothing to boot", func(t *testing.T) {
+		// Its own store: this image stays out of the cache the others check.
+		mb := qemuStore(t)
+		r := mb.fails(t, "the firmware found nothing to boot on the machine's disk",
+			"create", "-d", "qemu", "--qemu-image-url", blank, "qblank")
+		if !strings.Contains(r.Stderr, "UEFI Interactive Shell") {
+			t.Errorf("the error lacks the serial console's tail:\n%s", r.Stderr)
+		}
+		if _, err := os.Stat(filepath.Join(mb.store, "machines", "qblank")); !os.IsNotExist(err) {
+			t.Errorf("machine directory of qblank is left: %v", err)
+		}
+		if pids := mb.qemuProcesses(t, "qblank"); len(pids) != 0 {
+			t.Errorf("QEMU processes %v of qblank are left", pids)
+		}
+	})
+
+	// Two VMs boot at once: n1 starts a swarm, n2 joins it (its join waits
+	// for n1's create when n1 is not done yet).
 	start := time.Now()
 	var r2 result
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r2 = m.run(t, "create", "-d", "qemu", "--qemu-image-url", good, "n2")
+		r2 = m.run(t, "create", "-d", "qemu", "--qemu-image-url", good, "--swarm-join", "n1", "n2")
 	}()
 	r := m.ok(t, "create", "-d", "qemu", "--qemu-image-url", good, "--swarm-init", "n1")
 	vars := m.envDockerVersion(t, "n1")
@@ -181,7 +227,6 @@ func TestQEMUDriver(t *testing.T) {
 	}
 
 	t.Run("swarm on the mesh", func(t *testing.T) {
-		m.ok(t, "swarm", "join", "n1", "n2")
 		out := mustDocker(t, vars, "node", "ls", "--format", "{{.Hostname}} {{.Status}}")
 		if out != "n1 Ready\nn2 Ready" && out != "n2 Ready\nn1 Ready" {
 			t.Errorf("docker node ls:\n%s", out)
@@ -228,6 +273,10 @@ func TestQEMUDriver(t *testing.T) {
 		m.ok(t, "stop", "n2")
 		if proctest.Running(pid) {
 			t.Errorf("QEMU process %d still runs after stop", pid)
+		}
+		// The guest shut itself down through ACPI: its console says so.
+		if tail := strings.Join(qemu.Open(machineDir("n2")).SerialTail(30), "\n"); !strings.Contains(tail, "reboot: Power down") {
+			t.Errorf("n2 did not power down through ACPI; serial tail:\n%s", tail)
 		}
 		if st := strings.TrimSpace(m.ok(t, "status", "n2").Stdout); st != "Stopped" {
 			t.Errorf("status after stop = %q", st)
