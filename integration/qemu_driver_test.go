@@ -114,8 +114,9 @@ func (m *machineCLI) cachedImages(t *testing.T) []string {
 // TestQEMUDriver drives `create -d qemu` with the built binary against
 // real VMs under QEMU (TCG here), the test image served by a loopback HTTP
 // server with its SHA256SUMS so that download, checksum, cache and
-// progress run for real: a taken port and a corrupt download fail in one
-// line leaving nothing; a disk with nothing to boot fails with the serial
+// progress run for real: a taken port, QEMU or its firmware missing, an
+// accelerator of another OS and a corrupt download fail in one line
+// leaving nothing; a disk with nothing to boot fails with the serial
 // console's tail, rolled back; then two VMs boot at once (one download,
 // the other create waits for it; Docker preinstalled is reused): n1 starts
 // a swarm, n2 is created with --swarm-join n1; env and docker over TLS,
@@ -141,16 +142,32 @@ func TestQEMUDriver(t *testing.T) {
 		}
 	}
 
-	t.Run("port taken", func(t *testing.T) {
+	t.Run("refused before anything is made", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer l.Close()
 		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-		m.fails(t, "127.0.0.1:"+port+" (--qemu-ssh-port) port is taken",
-			"create", "-d", "qemu", "--qemu-image-url", good, "--qemu-ssh-port", port, "qport")
-		gone(t, "qport")
+		noQEMU := t.TempDir() // a PATH without QEMU
+		for _, tc := range []struct {
+			name string
+			cli  *machineCLI
+			args []string
+			want string
+		}{
+			{"port taken", m, []string{"--qemu-ssh-port", port}, "127.0.0.1:" + port + " (--qemu-ssh-port) port is taken"},
+			{"qemu missing", m.withEnv("PATH=" + noQEMU), nil, "not found on PATH: install qemu-system-"},
+			{"firmware missing", m, []string{"--qemu-firmware", filepath.Join(noQEMU, "OVMF_CODE.fd")}, "--qemu-firmware " + filepath.Join(noQEMU, "OVMF_CODE.fd") + ": no such file"},
+			{"accelerator of another OS", m, []string{"--qemu-accel", "hvf"}, "--qemu-accel hvf: not available on linux; use --qemu-accel auto or tcg"},
+			{"memory too small", m, []string{"--qemu-memory", "64"}, "--qemu-memory 64: give at least 256 (MB)"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				args := append([]string{"create", "-d", "qemu", "--qemu-image-url", good}, tc.args...)
+				tc.cli.fails(t, tc.want, append(args, "qref")...)
+				gone(t, "qref")
+			})
+		}
 		if imgs := m.cachedImages(t); len(imgs) != 0 {
 			t.Errorf("a create refused before anything was made left %v in the image cache", imgs)
 		}
