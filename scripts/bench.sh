@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh times whole commands with hyperfine against a local test host
-# with Docker preinstalled: create, env, ls, ssh true. Results are printed
+# with Docker preinstalled: create, env, ls, ssh true, a 3-node swarm, and
+# create -d qemu on a local VM to the engine answering. Results are printed
 # and written to bin/bench-*.md. With BENCH_BASE=/path/to/another/machine
 # binary (an older build, say), create and the quick commands are timed for
 # it too, one after the other on the same host and store.
@@ -14,6 +15,7 @@ label=machine-bench
 hosts=("$host" "$host-s1" "$host-s2" "$host-s3" "$host-frozen")
 
 cleanup() {
+  "$bin" rm -y -f q1 >/dev/null 2>&1 || true
   for h in "${hosts[@]}"; do
     docker unpause "$h" >/dev/null 2>&1 || true
     docker rm -f -v "$h" >/dev/null 2>&1 || true
@@ -99,3 +101,13 @@ EOT
 hyperfine --style basic --runs 3 --export-markdown "$root/bin/bench-swarm.md" \
   --prepare "$bin rm -y -f swarm03 swarm02 swarm01 >/dev/null 2>&1 || true" \
   -n '3-node swarm (3 creates: init, manager join, worker join)' "bash $work/cluster.sh 2>/dev/null"
+
+# create -d qemu: seconds from the command to a Docker engine answering on
+# a local VM (TCG here unless /dev/kvm really works), booting the test VM
+# image (Debian 12 with Docker preinstalled, as the harness builds it). The
+# first run copies and verifies the image into the store's cache; the
+# others find it there.
+vmimg=$(bash "$root/integration/testhost/vm-image.sh")
+hyperfine --style basic --runs 3 --export-markdown "$root/bin/bench-qemu.md" \
+  --prepare "$bin rm -y -f q1 >/dev/null 2>&1 || true" \
+  -n 'create -d qemu (local VM to Docker answering)' "$bin create -d qemu --qemu-image-url $vmimg q1 2>/dev/null"
