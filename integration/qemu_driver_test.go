@@ -122,7 +122,8 @@ func (m *machineCLI) cachedImages(t *testing.T) []string {
 // a swarm, n2 is created with --swarm-join n1; env and docker over TLS,
 // ssh; both advertise their mesh addresses, and a task on n2 reaches a
 // service on n1 over an overlay network; stop n2 (ACPI power-down, its
-// process is gone), start it (the engine answers again); rm both (no
+// process is gone), start it (the engine answers again) while n1 restarts
+// (a new boot, the engine answers); rm both (no
 // process, disk or store entry; the cached image stays).
 func TestQEMUDriver(t *testing.T) {
 	image := vmImage(t)
@@ -261,28 +262,23 @@ func TestQEMUDriver(t *testing.T) {
 		mustDocker(t, vars, "service", "create", "-d", "--name", "web", "--network", "ov", "--endpoint-mode", "dnsrr",
 			"--constraint", "node.hostname==n1", "machine-test/busybox:1",
 			"sh", "-c", "while true; do echo hello-from-$(hostname) | nc -l -p 8080; done")
-		mustDocker(t, vars, "service", "create", "-d", "--name", "probe", "--network", "ov", "--restart-condition", "none",
-			"--constraint", "node.hostname==n2", "machine-test/busybox:1",
-			"sh", "-c", "for i in $(seq 1 60); do out=$(nc web 8080 </dev/null) && [ -n \"$out\" ] && echo \"got $out\" && exit 0; sleep 1; done; exit 1")
-		eventually(t, 4*time.Minute, func() string {
-			out, _ := docker(t, vars, "service", "ps", "probe", "--format", "{{.CurrentState}}")
-			if strings.HasPrefix(out, "Complete") {
-				return ""
-			}
-			if strings.HasPrefix(out, "Failed") {
-				logs, _ := docker(t, vars, "service", "logs", "probe")
-				t.Fatalf("probe failed: %s\n%s", out, logs)
-			}
-			return "probe still " + out
-		})
-		if logs := mustDocker(t, vars, "service", "logs", "--raw", "probe"); !strings.Contains(logs, "got hello-from-") {
-			t.Errorf("probe on n2 did not reach web on n1: %q", logs)
-		}
+		probeReaches(t, vars, "n2", 4*time.Minute)
 		// Services gone, the swarm's last manager leaves quickly at rm.
 		mustDocker(t, vars, "service", "rm", "web", "probe")
 	})
 
-	t.Run("stop and start", func(t *testing.T) {
+	t.Run("stop and start, restart", func(t *testing.T) {
+		bootID := func(name string) string {
+			return strings.TrimSpace(m.ok(t, "ssh", name, "cat /proc/sys/kernel/random/boot_id").Stdout)
+		}
+		before := bootID("n1")
+		// n1 restarts while n2 stops and starts.
+		var restart result
+		restarted := make(chan struct{})
+		go func() {
+			defer close(restarted)
+			restart = m.run(t, "restart", "n1")
+		}()
 		pid := m.vmPID(t, "n2")
 		if pid == 0 {
 			t.Fatal("no QEMU process for n2 after create")
@@ -303,6 +299,14 @@ func TestQEMUDriver(t *testing.T) {
 		if st := strings.TrimSpace(m.ok(t, "status", "n2").Stdout); st != "Running" {
 			t.Errorf("status after start = %q", st)
 		}
+		<-restarted
+		if restart.Code != 0 {
+			t.Fatalf("restart n1: exit %d\n%s", restart.Code, restart.Stderr)
+		}
+		if after := bootID("n1"); after == before {
+			t.Errorf("n1's boot id is still %s after restart", after)
+		}
+		m.envDockerVersion(t, "n1")
 	})
 
 	t.Run("rm", func(t *testing.T) {

@@ -192,23 +192,7 @@ func TestSwarm(t *testing.T) {
 			}
 			return ""
 		})
-		mustDocker(t, vars, "service", "create", "-d", "--name", "probe", "--network", "ov", "--restart-condition", "none",
-			"--constraint", "node.hostname==swarm03", "machine-test/busybox:1",
-			"sh", "-c", "for i in $(seq 1 30); do out=$(nc web 8080 </dev/null) && [ -n \"$out\" ] && echo \"got $out\" && exit 0; sleep 1; done; exit 1")
-		eventually(t, 2*time.Minute, func() string {
-			out, _ := docker(t, vars, "service", "ps", "probe", "--format", "{{.CurrentState}}")
-			if strings.HasPrefix(out, "Complete") {
-				return ""
-			}
-			if strings.HasPrefix(out, "Failed") {
-				logs, _ := docker(t, vars, "service", "logs", "probe")
-				t.Fatalf("probe failed: %s\n%s", out, logs)
-			}
-			return "probe still " + out
-		})
-		if logs := mustDocker(t, vars, "service", "logs", "--raw", "probe"); !strings.Contains(logs, "got hello-from-") {
-			t.Errorf("probe logs: %q", logs)
-		}
+		probeReaches(t, vars, "swarm03", 2*time.Minute)
 	})
 	t.Run("swarm join of an existing machine", func(t *testing.T) {
 		m.createGeneric(t, h4, "swarm04")
@@ -281,5 +265,29 @@ ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null && ufw status | gre
 	vars := parseEnv(t, m.ok(t, "env", "--shell", "bash", "fw1").Stdout)
 	if out := mustDocker(t, vars, "node", "ls", "-q"); len(strings.Fields(out)) != 2 {
 		t.Errorf("docker node ls:\n%s", out)
+	}
+}
+
+// probeReaches runs a task on node, on the overlay network "ov", that
+// reads a line from the service "web" on port 8080 (the task tries for
+// a minute), and fails the test unless it got web's hello within bound.
+func probeReaches(t *testing.T, vars map[string]string, node string, bound time.Duration) {
+	t.Helper()
+	mustDocker(t, vars, "service", "create", "-d", "--name", "probe", "--network", "ov", "--restart-condition", "none",
+		"--constraint", "node.hostname=="+node, "machine-test/busybox:1",
+		"sh", "-c", "for i in $(seq 1 60); do out=$(nc web 8080 </dev/null) && [ -n \"$out\" ] && echo \"got $out\" && exit 0; sleep 1; done; exit 1")
+	eventually(t, bound, func() string {
+		out, _ := docker(t, vars, "service", "ps", "probe", "--format", "{{.CurrentState}}")
+		if strings.HasPrefix(out, "Complete") {
+			return ""
+		}
+		if strings.HasPrefix(out, "Failed") {
+			logs, _ := docker(t, vars, "service", "logs", "probe")
+			t.Fatalf("probe on %s failed: %s\n%s", node, out, logs)
+		}
+		return "probe still " + out
+	})
+	if logs := mustDocker(t, vars, "service", "logs", "--raw", "probe"); !strings.Contains(logs, "got hello-from-") {
+		t.Errorf("probe on %s did not reach web: %q", node, logs)
 	}
 }

@@ -125,22 +125,7 @@ func TestStatusOf(t *testing.T) {
 // and an SSH address that answer in each way a boot ends.
 func TestWaitBootLiveProcess(t *testing.T) {
 	banner := func(t *testing.T) string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
-				c.Close()
-			}
-		}()
-		return l.Addr().String()
+		return serve(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
 	}
 	silent := func(t *testing.T) string { return "127.0.0.1:" + strconv.Itoa(standin.SilentPort(t)) }
 	for _, tc := range []struct {
