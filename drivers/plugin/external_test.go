@@ -32,7 +32,7 @@ const (
 )
 
 // buildFake builds testdata/machine-driver-fake into a temporary directory.
-func buildFake(t *testing.T) string {
+func buildFake(t testing.TB) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 
 // inProcess serves factory's driver over an in-process go-plugin gRPC
 // connection and returns the client side.
-func inProcess(t *testing.T, factory func() drivers.Driver) *Client {
+func inProcess(t testing.TB, factory func() drivers.Driver) *Client {
 	t.Helper()
 	gc, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{PluginName: &DriverPlugin{Factory: factory}})
 	// Close also stops the server, through go-plugin's controller service.
@@ -34,7 +34,7 @@ func inProcess(t *testing.T, factory func() drivers.Driver) *Client {
 	return raw.(*Client)
 }
 
-func fakeConfig(t *testing.T, f drivertest.Fake) json.RawMessage {
+func fakeConfig(t testing.TB, f drivertest.Fake) json.RawMessage {
 	t.Helper()
 	if f.MachineName == "" {
 		f.MachineName = "m1"
