@@ -17,6 +17,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/drivers/generic"
+	driverpb "github.com/machine-cli/machine/drivers/plugin/proto"
 	"github.com/machine-cli/machine/internal/standin"
 )
 
@@ -66,7 +67,7 @@ func TestServiceCoversDriver(t *testing.T) {
 	for i := range dt.NumMethod() {
 		want = append(want, dt.Method(i).Name)
 	}
-	for _, m := range serviceDesc.Methods {
+	for _, m := range driverpb.Driver_ServiceDesc.Methods {
 		got = append(got, m.MethodName)
 	}
 	slices.Sort(got)
