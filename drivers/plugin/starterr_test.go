@@ -12,19 +12,28 @@ import (
 )
 
 // TestLaunchNotAPlugin: an executable that speaks neither protocol, or
-// ends while starting, is one line naming the file.
+// ends while starting, or speaks another version of ours, is one line naming
+// the file.
 func TestLaunchNotAPlugin(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, script, want string
+		// build, when set, is the package under testdata built as the
+		// driver instead of script.
+		build string
 	}{
-		{"garbage", "echo 'Usage: foo [options]'; exec sleep 60", `speaks neither machine's driver protocol nor docker-machine's: its first line on stdout was "Usage: foo [options]"`},
-		{"dies", "echo 'cannot find libvirt' >&2; exit 2", "ended while starting: cannot find libvirt"},
-		{"silent", "exit 0", "ended while starting, printing nothing"},
+		{"garbage", "echo 'Usage: foo [options]'; exec sleep 60", `speaks neither machine's driver protocol nor docker-machine's: its first line on stdout was "Usage: foo [options]"`, ""},
+		{"dies", "echo 'cannot find libvirt' >&2; exit 2", "ended while starting: cannot find libvirt", ""},
+		{"silent", "exit 0", "ended while starting, printing nothing", ""},
+		{"v2", "", "speaks driver plugin protocol 2; this machine speaks 1: install a build of the driver for protocol 1", "machine-driver-v2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, ExternalPrefix+tc.name)
-			if err := os.WriteFile(path, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
+			if tc.build != "" {
+				if out, err := exec.Command("go", "build", "-o", path, "./testdata/"+tc.build).CombinedOutput(); err != nil {
+					t.Fatalf("go build: %v\n%s", err, out)
+				}
+			} else if err := os.WriteFile(path, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(path)
