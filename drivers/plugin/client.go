@@ -79,7 +79,7 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Client, er
 		StartTimeout:     timeout,
 		SyncStdout:       debugWriter("stdout"),
 		SyncStderr:       debugWriter("stderr"),
-		Stderr:           stderrTail,
+		Stderr:           &rawStderr{last: stderrTail, notices: opts.Notices},
 	})
 
 	type result struct {
@@ -388,6 +388,26 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 		}
 		if line != "" {
 			w.l.Debug(line)
+		}
+	}
+	return len(p), nil
+}
+
+// rawStderr receives, line by line, what the plugin process writes to its
+// stderr descriptor itself rather than through go-plugin's stdio service
+// (its logs; everything, for a driver in another language without that
+// service). It keeps the last line for startError and passes the driver's
+// notices (see Notify) to notices.
+type rawStderr struct {
+	last    *lastLine
+	notices io.Writer
+}
+
+func (w *rawStderr) Write(p []byte) (int, error) {
+	_, _ = w.last.Write(p)
+	for line := range strings.Lines(string(p)) {
+		if msg, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), noticePrefix); ok && w.notices != nil {
+			fmt.Fprintln(w.notices, msg)
 		}
 	}
 	return len(p), nil

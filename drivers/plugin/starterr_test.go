@@ -49,3 +49,38 @@ func TestLaunchNotAPlugin(t *testing.T) {
 		})
 	}
 }
+
+// TestRawStderr: of what a driver writes to its stderr descriptor itself
+// (as go-plugin passes it on: a line, then its newline), notices reach the
+// user and the last line is kept for a start error.
+func TestRawStderr(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		writes      []string
+		wantNotices string
+		wantLast    string
+	}{
+		{"log lines", []string{`{"@level":"debug","@message":"starting"}`, "\n", "listening", "\n"}, "", "listening"},
+		{"a notice", []string{noticePrefix + "open https://example.test/device and enter ABCD", "\n"}, "open https://example.test/device and enter ABCD\n", noticePrefix + "open https://example.test/device and enter ABCD"},
+		{"notices among logs", []string{"a\n" + noticePrefix + "one\nb\n", noticePrefix + "two\r\n"}, "one\ntwo\n", noticePrefix + "two"},
+		{"marker not at the start", []string{"x " + noticePrefix + "no", "\n"}, "", "x " + noticePrefix + "no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var notices strings.Builder
+			last := &lastLine{}
+			w := &rawStderr{last: last, notices: &notices}
+			for _, s := range tc.writes {
+				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			if notices.String() != tc.wantNotices || last.get() != tc.wantLast {
+				t.Errorf("notices %q, last line %q; want %q, %q", notices.String(), last.get(), tc.wantNotices, tc.wantLast)
+			}
+		})
+	}
+	// Without a notices writer the notice is dropped, not a panic.
+	if _, err := (&rawStderr{last: &lastLine{}}).Write([]byte(noticePrefix + "x\n")); err != nil {
+		t.Error(err)
+	}
+}
