@@ -30,9 +30,7 @@ func TestLaunchNotAPlugin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, ExternalPrefix+tc.name)
 			if tc.build != "" {
-				if out, err := exec.Command("go", "build", "-o", path, "./testdata/"+tc.build).CombinedOutput(); err != nil {
-					t.Fatalf("go build: %v\n%s", err, out)
-				}
+				path = buildDriver(t, tc.build)
 			} else if err := os.WriteFile(path, []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
 				t.Fatal(err)
 			}
