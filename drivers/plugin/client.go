@@ -159,13 +159,13 @@ func (c *Client) Close() {
 // from config: the machine's stored driver JSON, or for a new machine
 // {"MachineName": ..., "StorePath": ...}.
 func (c *Client) Driver(config json.RawMessage) *RemoteDriver {
-	return &RemoteDriver{cc: c.cc, config: bytes.Clone(config)}
+	return &RemoteDriver{rpc: driverpb.NewDriverClient(c.cc), config: bytes.Clone(config)}
 }
 
 // RemoteDriver is a drivers.Driver whose calls run in a plugin. After each
 // call, even a failed one, it keeps the config the plugin sent back.
 type RemoteDriver struct {
-	cc grpc.ClientConnInterface
+	rpc driverpb.DriverClient
 
 	mu     sync.Mutex
 	config json.RawMessage
@@ -221,17 +221,15 @@ func (d *RemoteDriver) done(config []byte, err error) error {
 	return err
 }
 
-func (d *RemoteDriver) client() driverpb.DriverClient { return driverpb.NewDriverClient(d.cc) }
-
 // DriverName implements drivers.Driver.
 func (d *RemoteDriver) DriverName(ctx context.Context) (string, error) {
-	r, err := d.client().DriverName(ctx, d.request())
+	r, err := d.rpc.DriverName(ctx, d.request())
 	return r.GetValue(), d.done(r.GetConfig(), err)
 }
 
 // GetCreateFlags implements drivers.Driver.
 func (d *RemoteDriver) GetCreateFlags(ctx context.Context) ([]drivers.Flag, error) {
-	r, err := d.client().GetCreateFlags(ctx, d.request())
+	r, err := d.rpc.GetCreateFlags(ctx, d.request())
 	if err := d.done(r.GetConfig(), err); err != nil {
 		return nil, err
 	}
@@ -245,19 +243,19 @@ func (d *RemoteDriver) SetConfigFromFlags(ctx context.Context, opts drivers.Opti
 	if err != nil {
 		return err
 	}
-	r, err := d.client().SetConfigFromFlags(ctx, &driverpb.SetConfigFromFlagsRequest{Config: d.currentConfig(), Options: w})
+	r, err := d.rpc.SetConfigFromFlags(ctx, &driverpb.SetConfigFromFlagsRequest{Config: d.currentConfig(), Options: w})
 	return d.done(r.GetConfig(), err)
 }
 
 // act runs a call without a result.
 func (d *RemoteDriver) act(ctx context.Context, call func(driverpb.DriverClient, context.Context, *driverpb.Request, ...grpc.CallOption) (*driverpb.Reply, error)) error {
-	r, err := call(d.client(), ctx, d.request())
+	r, err := call(d.rpc, ctx, d.request())
 	return d.done(r.GetConfig(), err)
 }
 
 // getString runs a call with a string result.
 func (d *RemoteDriver) getString(ctx context.Context, call func(driverpb.DriverClient, context.Context, *driverpb.Request, ...grpc.CallOption) (*driverpb.StringReply, error)) (string, error) {
-	r, err := call(d.client(), ctx, d.request())
+	r, err := call(d.rpc, ctx, d.request())
 	if err := d.done(r.GetConfig(), err); err != nil {
 		return "", err
 	}
@@ -297,7 +295,7 @@ func (d *RemoteDriver) Kill(ctx context.Context) error { return d.act(ctx, drive
 
 // GetState implements drivers.Driver.
 func (d *RemoteDriver) GetState(ctx context.Context) (drivers.State, error) {
-	r, err := d.client().GetState(ctx, d.request())
+	r, err := d.rpc.GetState(ctx, d.request())
 	if err := d.done(r.GetConfig(), err); err != nil {
 		return drivers.None, err
 	}
@@ -326,7 +324,7 @@ func (d *RemoteDriver) GetSSHHostname(ctx context.Context) (string, error) {
 
 // GetSSHPort implements drivers.Driver.
 func (d *RemoteDriver) GetSSHPort(ctx context.Context) (int, error) {
-	r, err := d.client().GetSSHPort(ctx, d.request())
+	r, err := d.rpc.GetSSHPort(ctx, d.request())
 	if err := d.done(r.GetConfig(), err); err != nil {
 		return 0, err
 	}
@@ -345,7 +343,7 @@ func (d *RemoteDriver) GetSSHKeyPath(ctx context.Context) (string, error) {
 
 // GetEndpoint implements drivers.Driver.
 func (d *RemoteDriver) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
-	r, err := d.client().GetEndpoint(ctx, d.request())
+	r, err := d.rpc.GetEndpoint(ctx, d.request())
 	if err := d.done(r.GetConfig(), err); err != nil {
 		return drivers.Endpoint{}, err
 	}
