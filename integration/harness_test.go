@@ -94,6 +94,15 @@ func setup() (int, error) {
 	if out, err := ext.CombinedOutput(); err != nil {
 		return 1, fmt.Errorf("go build machine-driver-ext: %v\n%s", err, out)
 	}
+	// The driver of drivers/README.md, and one built for a plugin protocol
+	// this machine does not speak.
+	for exe, pkg := range map[string]string{"machine-driver-example": "./drivers/plugin/example", "machine-driver-v2": "./drivers/plugin/testdata/machine-driver-v2"} {
+		b := exec.Command("go", "build", "-o", filepath.Join(env.binDir, exe), pkg)
+		b.Dir = env.root
+		if out, err := b.CombinedOutput(); err != nil {
+			return 1, fmt.Errorf("go build %s: %v\n%s", exe, err, out)
+		}
+	}
 	// A docker-machine driver plugin (docker-machine's own protocol).
 	legacy := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "docker-machine-driver-legacytest"), ".")
 	legacy.Dir = filepath.Join(env.root, "drivers/legacy/testdata/docker-machine-driver-legacytest")

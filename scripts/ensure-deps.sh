@@ -21,6 +21,9 @@ command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 # libmachine/cloudinit's tests read the seed ISO back with xorriso.
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
+# make proto and its check (part of make unit) compile the driver plugin
+# protocol with protoc.
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 # The shells cmd/machine's TestEnvShells evaluates `machine env` in, and the
 # completion tests load `machine completion` scripts into (bash and
 # dash come with Debian).

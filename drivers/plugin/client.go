@@ -18,9 +18,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/machine-cli/machine/drivers"
+	driverpb "github.com/machine-cli/machine/drivers/plugin/proto"
 )
 
 // defaultStartTimeout bounds a plugin's start when ctx has no deadline.
@@ -72,14 +72,14 @@ func Launch(ctx context.Context, cmd *exec.Cmd, opts LaunchOptions) (*Client, er
 	stderrTail := &lastLine{}
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		Plugins:          pluginSet(nil),
+		VersionedPlugins: versionedPlugins(nil),
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           exitQuiet{logger},
 		StartTimeout:     timeout,
 		SyncStdout:       debugWriter("stdout"),
 		SyncStderr:       debugWriter("stderr"),
-		Stderr:           stderrTail,
+		Stderr:           &rawStderr{last: stderrTail, notices: opts.Notices},
 	})
 
 	type result struct {
@@ -159,13 +159,13 @@ func (c *Client) Close() {
 // from config: the machine's stored driver JSON, or for a new machine
 // {"MachineName": ..., "StorePath": ...}.
 func (c *Client) Driver(config json.RawMessage) *RemoteDriver {
-	return &RemoteDriver{cc: c.cc, config: bytes.Clone(config)}
+	return &RemoteDriver{rpc: driverpb.NewDriverClient(c.cc), config: bytes.Clone(config)}
 }
 
 // RemoteDriver is a drivers.Driver whose calls run in a plugin. After each
 // call, even a failed one, it keeps the config the plugin sent back.
 type RemoteDriver struct {
-	cc grpc.ClientConnInterface
+	rpc driverpb.DriverClient
 
 	mu     sync.Mutex
 	config json.RawMessage
@@ -204,122 +204,150 @@ func (d *RemoteDriver) setConfig(cfg []byte) {
 	d.config = bytes.Clone(cfg)
 }
 
-// call invokes a driver method in the plugin and keeps the config it returns.
-func call[T any](ctx context.Context, d *RemoteDriver, name string, opts drivers.Options) (T, error) {
-	var zero T
-	req := &request{Config: d.currentConfig()}
-	if opts != nil {
-		w, err := encodeOptions(opts)
-		if err != nil {
-			return zero, err
-		}
-		req.Options = w
-	}
-	var rep reply[T]
-	var trailer metadata.MD
-	err := d.cc.Invoke(ctx, "/"+serviceName+"/"+name, req, &rep,
-		grpc.CallContentSubtype(codecName), grpc.Trailer(&trailer))
-	if err != nil {
-		if cfg := trailer.Get(configTrailer); len(cfg) > 0 && json.Valid([]byte(cfg[0])) {
-			d.setConfig([]byte(cfg[0]))
-		}
-		return zero, fromStatus(err)
-	}
-	if len(rep.Config) > 0 {
-		d.setConfig(rep.Config)
-	}
-	return rep.Value, nil
+// request is the request of a call: d's current config.
+func (d *RemoteDriver) request() *driverpb.Request {
+	return &driverpb.Request{Config: d.currentConfig()}
 }
 
-func (d *RemoteDriver) act(ctx context.Context, name string) error {
-	_, err := call[struct{}](ctx, d, name, nil)
+// done keeps the config the plugin sent back, with its reply or with its
+// error, and returns the driver's error.
+func (d *RemoteDriver) done(config []byte, err error) error {
+	if err != nil {
+		config, err = fromStatus(err)
+	}
+	if len(config) > 0 && json.Valid(config) {
+		d.setConfig(config)
+	}
 	return err
 }
 
 // DriverName implements drivers.Driver.
 func (d *RemoteDriver) DriverName(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "DriverName", nil)
+	r, err := d.rpc.DriverName(ctx, d.request())
+	return r.GetValue(), d.done(r.GetConfig(), err)
 }
 
 // GetCreateFlags implements drivers.Driver.
 func (d *RemoteDriver) GetCreateFlags(ctx context.Context) ([]drivers.Flag, error) {
-	return call[[]drivers.Flag](ctx, d, "GetCreateFlags", nil)
+	r, err := d.rpc.GetCreateFlags(ctx, d.request())
+	if err := d.done(r.GetConfig(), err); err != nil {
+		return nil, err
+	}
+	return flagsFromProto(r.GetFlags())
 }
 
 // SetConfigFromFlags implements drivers.Driver. Option values of type string,
 // int, bool and []string arrive with that type.
 func (d *RemoteDriver) SetConfigFromFlags(ctx context.Context, opts drivers.Options) error {
-	if opts == nil {
-		opts = drivers.Options{}
+	w, err := optionsToProto(opts)
+	if err != nil {
+		return err
 	}
-	_, err := call[struct{}](ctx, d, "SetConfigFromFlags", opts)
-	return err
+	r, err := d.rpc.SetConfigFromFlags(ctx, &driverpb.SetConfigFromFlagsRequest{Config: d.currentConfig(), Options: w})
+	return d.done(r.GetConfig(), err)
+}
+
+// act runs a call without a result.
+func (d *RemoteDriver) act(ctx context.Context, call func(driverpb.DriverClient, context.Context, *driverpb.Request, ...grpc.CallOption) (*driverpb.Reply, error)) error {
+	r, err := call(d.rpc, ctx, d.request())
+	return d.done(r.GetConfig(), err)
+}
+
+// getString runs a call with a string result.
+func (d *RemoteDriver) getString(ctx context.Context, call func(driverpb.DriverClient, context.Context, *driverpb.Request, ...grpc.CallOption) (*driverpb.StringReply, error)) (string, error) {
+	r, err := call(d.rpc, ctx, d.request())
+	if err := d.done(r.GetConfig(), err); err != nil {
+		return "", err
+	}
+	return r.GetValue(), nil
 }
 
 // PreCreateCheck implements drivers.Driver.
-func (d *RemoteDriver) PreCreateCheck(ctx context.Context) error { return d.act(ctx, "PreCreateCheck") }
+func (d *RemoteDriver) PreCreateCheck(ctx context.Context) error {
+	return d.act(ctx, driverpb.DriverClient.PreCreateCheck)
+}
 
 // Create implements drivers.Driver.
-func (d *RemoteDriver) Create(ctx context.Context) error { return d.act(ctx, "Create") }
+func (d *RemoteDriver) Create(ctx context.Context) error {
+	return d.act(ctx, driverpb.DriverClient.Create)
+}
 
 // Remove implements drivers.Driver.
-func (d *RemoteDriver) Remove(ctx context.Context) error { return d.act(ctx, "Remove") }
+func (d *RemoteDriver) Remove(ctx context.Context) error {
+	return d.act(ctx, driverpb.DriverClient.Remove)
+}
 
 // Start implements drivers.Driver.
-func (d *RemoteDriver) Start(ctx context.Context) error { return d.act(ctx, "Start") }
+func (d *RemoteDriver) Start(ctx context.Context) error {
+	return d.act(ctx, driverpb.DriverClient.Start)
+}
 
 // Stop implements drivers.Driver.
-func (d *RemoteDriver) Stop(ctx context.Context) error { return d.act(ctx, "Stop") }
+func (d *RemoteDriver) Stop(ctx context.Context) error { return d.act(ctx, driverpb.DriverClient.Stop) }
 
 // Restart implements drivers.Driver.
-func (d *RemoteDriver) Restart(ctx context.Context) error { return d.act(ctx, "Restart") }
+func (d *RemoteDriver) Restart(ctx context.Context) error {
+	return d.act(ctx, driverpb.DriverClient.Restart)
+}
 
 // Kill implements drivers.Driver.
-func (d *RemoteDriver) Kill(ctx context.Context) error { return d.act(ctx, "Kill") }
+func (d *RemoteDriver) Kill(ctx context.Context) error { return d.act(ctx, driverpb.DriverClient.Kill) }
 
 // GetState implements drivers.Driver.
 func (d *RemoteDriver) GetState(ctx context.Context) (drivers.State, error) {
-	return call[drivers.State](ctx, d, "GetState", nil)
+	r, err := d.rpc.GetState(ctx, d.request())
+	if err := d.done(r.GetConfig(), err); err != nil {
+		return drivers.None, err
+	}
+	return stateFromProto(r.GetState())
 }
 
 // GetIP implements drivers.Driver.
 func (d *RemoteDriver) GetIP(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "GetIP", nil)
+	return d.getString(ctx, driverpb.DriverClient.GetIP)
 }
 
 // GetPrivateIP implements drivers.Driver.
 func (d *RemoteDriver) GetPrivateIP(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "GetPrivateIP", nil)
+	return d.getString(ctx, driverpb.DriverClient.GetPrivateIP)
 }
 
 // GetURL implements drivers.Driver.
 func (d *RemoteDriver) GetURL(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "GetURL", nil)
+	return d.getString(ctx, driverpb.DriverClient.GetURL)
 }
 
 // GetSSHHostname implements drivers.Driver.
 func (d *RemoteDriver) GetSSHHostname(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "GetSSHHostname", nil)
+	return d.getString(ctx, driverpb.DriverClient.GetSSHHostname)
 }
 
 // GetSSHPort implements drivers.Driver.
 func (d *RemoteDriver) GetSSHPort(ctx context.Context) (int, error) {
-	return call[int](ctx, d, "GetSSHPort", nil)
+	r, err := d.rpc.GetSSHPort(ctx, d.request())
+	if err := d.done(r.GetConfig(), err); err != nil {
+		return 0, err
+	}
+	return int(r.GetValue()), nil
 }
 
 // GetSSHUsername implements drivers.Driver.
 func (d *RemoteDriver) GetSSHUsername(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "GetSSHUsername", nil)
-}
-
-// GetEndpoint implements drivers.Driver.
-func (d *RemoteDriver) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
-	return call[drivers.Endpoint](ctx, d, "GetEndpoint", nil)
+	return d.getString(ctx, driverpb.DriverClient.GetSSHUsername)
 }
 
 // GetSSHKeyPath implements drivers.Driver.
 func (d *RemoteDriver) GetSSHKeyPath(ctx context.Context) (string, error) {
-	return call[string](ctx, d, "GetSSHKeyPath", nil)
+	return d.getString(ctx, driverpb.DriverClient.GetSSHKeyPath)
+}
+
+// GetEndpoint implements drivers.Driver.
+func (d *RemoteDriver) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
+	r, err := d.rpc.GetEndpoint(ctx, d.request())
+	if err := d.done(r.GetConfig(), err); err != nil {
+		return drivers.Endpoint{}, err
+	}
+	return endpointFromProto(r.GetEndpoint()), nil
 }
 
 // FindExternal returns the path of the external driver NAME: the executable
@@ -358,6 +386,26 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 		}
 		if line != "" {
 			w.l.Debug(line)
+		}
+	}
+	return len(p), nil
+}
+
+// rawStderr receives, line by line, what the plugin process writes to its
+// stderr descriptor itself rather than through go-plugin's stdio service
+// (its logs; everything, for a driver in another language without that
+// service). It keeps the last line for startError and passes the driver's
+// notices (see Notify) to notices.
+type rawStderr struct {
+	last    *lastLine
+	notices io.Writer
+}
+
+func (w *rawStderr) Write(p []byte) (int, error) {
+	_, _ = w.last.Write(p)
+	for line := range strings.Lines(string(p)) {
+		if msg, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), noticePrefix); ok && w.notices != nil {
+			fmt.Fprintln(w.notices, msg)
 		}
 	}
 	return len(p), nil

@@ -32,14 +32,20 @@ const (
 )
 
 // buildFake builds testdata/machine-driver-fake into a temporary directory.
-func buildFake(t *testing.T) string {
+func buildFake(t testing.TB) string {
+	t.Helper()
+	return buildDriver(t, "machine-driver-fake")
+}
+
+// buildDriver builds the driver testdata/NAME into a temporary directory.
+func buildDriver(t testing.TB, name string) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("no go command to build the external driver: %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), ExternalPrefix+"fake")
-	cmd := exec.Command(gobin, "build", "-o", bin, "./testdata/machine-driver-fake")
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command(gobin, "build", "-o", bin, "./testdata/"+name)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -2,10 +2,13 @@
 // over gRPC. Driver binaries call Serve; the host calls Launch and gets a
 // drivers.Driver per machine from Client.Driver.
 //
-// The server is stateless: every call carries the machine's driver config
-// (the driver value's JSON), the server unmarshals it into a fresh driver,
-// calls the method and sends the config back. One plugin process therefore
-// serves every machine of a command.
+// The wire is the Driver service of proto/driver.proto (machine.driver.v1),
+// plugin protocol 1 of go-plugin's versioned handshake. The server is
+// stateless: every call carries the machine's driver config (the driver
+// value's JSON), the server unmarshals it into a fresh driver, calls the
+// method and sends the config back. One plugin process therefore serves every
+// machine of a command. Driver authors see none of this: they implement
+// drivers.Driver and call Serve (see drivers/README.md).
 package plugin
 
 import (
@@ -15,12 +18,20 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/machine-cli/machine/drivers"
+	driverpb "github.com/machine-cli/machine/drivers/plugin/proto"
 )
+
+// ProtocolVersion is the plugin protocol this package speaks, as host and as
+// driver: go-plugin's application protocol version, the second field of a
+// plugin's handshake line. It names the service of proto/driver.proto.
+const ProtocolVersion = 1
 
 // Handshake is the go-plugin handshake shared by the host and driver
 // binaries. It guards against running a plugin by hand; it is not security.
+// The protocol version is not in it but in the plugin sets of both sides
+// (see versionedPlugins), so that a driver of another protocol is told
+// apart.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  1,
 	MagicCookieKey:   "MACHINE_DRIVER_PLUGIN",
 	MagicCookieValue: "6b1f0c3e9a4d27f58e0b3c1d9f7a2e64",
 }
@@ -44,7 +55,7 @@ var _ plugin.GRPCPlugin = (*DriverPlugin)(nil)
 
 // GRPCServer registers the driver service on s.
 func (p *DriverPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	s.RegisterService(&serviceDesc, &server{factory: p.Factory})
+	driverpb.RegisterDriverServer(s, &server{factory: p.Factory})
 	return nil
 }
 
@@ -54,7 +65,10 @@ func (p *DriverPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *g
 	return &Client{cc: cc}, nil
 }
 
-// pluginSet is the plugin map of host and driver binaries.
-func pluginSet(factory func() drivers.Driver) plugin.PluginSet {
-	return plugin.PluginSet{PluginName: &DriverPlugin{Factory: factory}}
+// versionedPlugins is the plugin map of host and driver binaries, by the
+// protocol versions they speak.
+func versionedPlugins(factory func() drivers.Driver) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{
+		ProtocolVersion: {PluginName: &DriverPlugin{Factory: factory}},
+	}
 }

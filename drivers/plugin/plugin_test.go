@@ -17,12 +17,13 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/drivers/generic"
+	driverpb "github.com/machine-cli/machine/drivers/plugin/proto"
 	"github.com/machine-cli/machine/internal/standin"
 )
 
 // inProcess serves factory's driver over an in-process go-plugin gRPC
 // connection and returns the client side.
-func inProcess(t *testing.T, factory func() drivers.Driver) *Client {
+func inProcess(t testing.TB, factory func() drivers.Driver) *Client {
 	t.Helper()
 	gc, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{PluginName: &DriverPlugin{Factory: factory}})
 	// Close also stops the server, through go-plugin's controller service.
@@ -34,7 +35,7 @@ func inProcess(t *testing.T, factory func() drivers.Driver) *Client {
 	return raw.(*Client)
 }
 
-func fakeConfig(t *testing.T, f drivertest.Fake) json.RawMessage {
+func fakeConfig(t testing.TB, f drivertest.Fake) json.RawMessage {
 	t.Helper()
 	if f.MachineName == "" {
 		f.MachineName = "m1"
@@ -66,7 +67,7 @@ func TestServiceCoversDriver(t *testing.T) {
 	for i := range dt.NumMethod() {
 		want = append(want, dt.Method(i).Name)
 	}
-	for _, m := range serviceDesc.Methods {
+	for _, m := range driverpb.Driver_ServiceDesc.Methods {
 		got = append(got, m.MethodName)
 	}
 	slices.Sort(got)

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -10,17 +11,10 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/machine-cli/machine/drivers"
+	driverpb "github.com/machine-cli/machine/drivers/plugin/proto"
 )
-
-// configTrailer carries the driver config back when a call fails, so that
-// what the driver recorded before failing (an instance ID, ...) is kept.
-const configTrailer = "machine-config-bin"
 
 // Serve runs the current process as a plugin serving one driver; driver
 // binaries call it from main. factory makes a fresh driver value for each
@@ -37,9 +31,9 @@ func Serve(factory func() drivers.Driver) {
 		os.Exit(2)
 	})
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: Handshake,
-		Plugins:         pluginSet(factory),
-		GRPCServer:      plugin.DefaultGRPCServer,
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: versionedPlugins(factory),
+		GRPCServer:       plugin.DefaultGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Level:      hclog.Debug,
 			Output:     os.Stderr,
@@ -48,59 +42,199 @@ func Serve(factory func() drivers.Driver) {
 	})
 }
 
-// server serves the driver service; it keeps no state between calls.
+// server serves driver.proto's Driver service; it keeps no state between
+// calls: each loads the request's config into a fresh driver from factory.
 type server struct {
+	driverpb.UnimplementedDriverServer
 	factory func() drivers.Driver
 }
 
-// method makes the gRPC method name from fn, which runs on a fresh driver
-// loaded with the request's config.
-func method[T any](name string, fn func(context.Context, drivers.Driver, *request) (T, error)) grpc.MethodDesc {
-	full := "/" + serviceName + "/" + name
-	return grpc.MethodDesc{
-		MethodName: name,
-		Handler: func(srv any, ctx context.Context, dec func(any) error, icpt grpc.UnaryServerInterceptor) (any, error) {
-			req := new(request)
-			if err := dec(req); err != nil {
-				return nil, err
-			}
-			call := func(ctx context.Context, req any) (any, error) {
-				return serve(ctx, srv.(*server), req.(*request), fn)
-			}
-			if icpt == nil {
-				return call(ctx, req)
-			}
-			return icpt(ctx, req, &grpc.UnaryServerInfo{Server: srv, FullMethod: full}, call)
-		},
-	}
-}
+var _ driverpb.DriverServer = (*server)(nil)
 
-func serve[T any](ctx context.Context, s *server, req *request, fn func(context.Context, drivers.Driver, *request) (T, error)) (_ *reply[T], err error) {
+// run calls fn on a fresh driver loaded with config and returns the config
+// after the call. A driver's error becomes a status with an Error detail
+// (see toStatus), and so does a panic in the driver.
+func (s *server) run(config []byte, fn func(drivers.Driver) error) (out []byte, err error) {
 	if s.factory == nil {
-		return nil, status.Error(codes.Internal, "driver plugin has no driver factory")
+		return nil, toStatus(errors.New("driver plugin has no driver factory"), nil)
 	}
 	d := s.factory()
-	if len(req.Config) > 0 {
-		if err := json.Unmarshal(req.Config, d); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "reading driver config: %v", err)
+	if len(config) > 0 {
+		if err := json.Unmarshal(config, d); err != nil {
+			return nil, toStatus(fmt.Errorf("reading driver config: %v: %w", err, drivers.ErrInvalidConfig), nil)
 		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "driver panic: %v\n%s", r, debug.Stack())
-			err = status.Errorf(codes.Internal, "driver panic: %v", r)
+			out, err = nil, toStatus(fmt.Errorf("driver panic: %v", r), nil)
 		}
 	}()
-	v, callErr := fn(ctx, d, req)
-	config, err := json.Marshal(d)
+	callErr := fn(d)
+	out, err = json.Marshal(d)
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "writing driver config: %v", err)
+		return nil, toStatus(fmt.Errorf("writing driver config: %w", err), nil)
 	}
 	if callErr != nil {
-		_ = grpc.SetTrailer(ctx, metadata.Pairs(configTrailer, string(config)))
-		return nil, toStatus(callErr)
+		return nil, toStatus(callErr, out)
 	}
-	return &reply[T]{Config: config, Value: v}, nil
+	return out, nil
+}
+
+// act serves a Driver method without a result.
+func (s *server) act(ctx context.Context, r *driverpb.Request, f func(drivers.Driver, context.Context) error) (*driverpb.Reply, error) {
+	cfg, err := s.run(r.GetConfig(), func(d drivers.Driver) error { return f(d, ctx) })
+	if err != nil {
+		return nil, err
+	}
+	return &driverpb.Reply{Config: cfg}, nil
+}
+
+// get serves a Driver method with a result, converted for the wire by conv.
+func get[T, W any](s *server, ctx context.Context, r *driverpb.Request, f func(drivers.Driver, context.Context) (T, error), conv func(T) (W, error)) (W, []byte, error) {
+	var w W
+	cfg, err := s.run(r.GetConfig(), func(d drivers.Driver) error {
+		v, err := f(d, ctx)
+		if err != nil {
+			return err
+		}
+		w, err = conv(v)
+		return err
+	})
+	return w, cfg, err
+}
+
+// same is the conversion of values that travel as they are.
+func same[T any](v T) (T, error) { return v, nil }
+
+// getString serves a Driver method with a string result.
+func (s *server) getString(ctx context.Context, r *driverpb.Request, f func(drivers.Driver, context.Context) (string, error)) (*driverpb.StringReply, error) {
+	v, cfg, err := get(s, ctx, r, f, same[string])
+	if err != nil {
+		return nil, err
+	}
+	return &driverpb.StringReply{Config: cfg, Value: v}, nil
+}
+
+// DriverName implements driverpb.DriverServer.
+func (s *server) DriverName(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.DriverName)
+}
+
+// GetCreateFlags implements driverpb.DriverServer.
+func (s *server) GetCreateFlags(ctx context.Context, r *driverpb.Request) (*driverpb.FlagsReply, error) {
+	flags, cfg, err := get(s, ctx, r, drivers.Driver.GetCreateFlags, flagsToProto)
+	if err != nil {
+		return nil, err
+	}
+	return &driverpb.FlagsReply{Config: cfg, Flags: flags}, nil
+}
+
+// SetConfigFromFlags implements driverpb.DriverServer.
+func (s *server) SetConfigFromFlags(ctx context.Context, r *driverpb.SetConfigFromFlagsRequest) (*driverpb.Reply, error) {
+	opts, err := optionsFromProto(r.GetOptions())
+	if err != nil {
+		return nil, toStatus(err, nil)
+	}
+	return s.act(ctx, &driverpb.Request{Config: r.GetConfig()}, func(d drivers.Driver, ctx context.Context) error {
+		return d.SetConfigFromFlags(ctx, opts)
+	})
+}
+
+// PreCreateCheck implements driverpb.DriverServer.
+func (s *server) PreCreateCheck(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.PreCreateCheck)
+}
+
+// Create implements driverpb.DriverServer.
+func (s *server) Create(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.Create)
+}
+
+// Remove implements driverpb.DriverServer.
+func (s *server) Remove(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.Remove)
+}
+
+// Start implements driverpb.DriverServer.
+func (s *server) Start(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.Start)
+}
+
+// Stop implements driverpb.DriverServer.
+func (s *server) Stop(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.Stop)
+}
+
+// Restart implements driverpb.DriverServer.
+func (s *server) Restart(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.Restart)
+}
+
+// Kill implements driverpb.DriverServer.
+func (s *server) Kill(ctx context.Context, r *driverpb.Request) (*driverpb.Reply, error) {
+	return s.act(ctx, r, drivers.Driver.Kill)
+}
+
+// GetState implements driverpb.DriverServer.
+func (s *server) GetState(ctx context.Context, r *driverpb.Request) (*driverpb.StateReply, error) {
+	st, cfg, err := get(s, ctx, r, drivers.Driver.GetState, func(st drivers.State) (driverpb.State, error) {
+		return stateToProto(st), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &driverpb.StateReply{Config: cfg, State: st}, nil
+}
+
+// GetIP implements driverpb.DriverServer.
+func (s *server) GetIP(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.GetIP)
+}
+
+// GetPrivateIP implements driverpb.DriverServer.
+func (s *server) GetPrivateIP(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.GetPrivateIP)
+}
+
+// GetURL implements driverpb.DriverServer.
+func (s *server) GetURL(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.GetURL)
+}
+
+// GetSSHHostname implements driverpb.DriverServer.
+func (s *server) GetSSHHostname(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.GetSSHHostname)
+}
+
+// GetSSHPort implements driverpb.DriverServer.
+func (s *server) GetSSHPort(ctx context.Context, r *driverpb.Request) (*driverpb.IntReply, error) {
+	port, cfg, err := get(s, ctx, r, drivers.Driver.GetSSHPort, func(p int) (int64, error) { return int64(p), nil })
+	if err != nil {
+		return nil, err
+	}
+	return &driverpb.IntReply{Config: cfg, Value: port}, nil
+}
+
+// GetSSHUsername implements driverpb.DriverServer.
+func (s *server) GetSSHUsername(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.GetSSHUsername)
+}
+
+// GetSSHKeyPath implements driverpb.DriverServer.
+func (s *server) GetSSHKeyPath(ctx context.Context, r *driverpb.Request) (*driverpb.StringReply, error) {
+	return s.getString(ctx, r, drivers.Driver.GetSSHKeyPath)
+}
+
+// GetEndpoint implements driverpb.DriverServer.
+func (s *server) GetEndpoint(ctx context.Context, r *driverpb.Request) (*driverpb.EndpointReply, error) {
+	e, cfg, err := get(s, ctx, r, drivers.Driver.GetEndpoint, func(e drivers.Endpoint) (*driverpb.Endpoint, error) {
+		return endpointToProto(e), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &driverpb.EndpointReply{Config: cfg, Endpoint: e}, nil
 }
 
 // noticePrefix marks a line of a driver's stderr meant for the user.

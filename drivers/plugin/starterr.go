@@ -2,6 +2,10 @@ package plugin
 
 import (
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -12,13 +16,26 @@ import (
 // stdout is not its handshake (a line or nothing).
 const unrecognized = "Unrecognized remote plugin message: "
 
+// incompatible matches go-plugin's report of a plugin whose handshake names
+// a protocol version the host does not speak, capturing that version.
+var incompatible = regexp.MustCompile(`^incompatible API version with plugin\. Plugin version: (\d+),`)
+
 // startError turns go-plugin's many-line report of an executable that did
 // not complete the handshake into one line naming the file: it printed
 // something else (it speaks neither our protocol nor docker-machine's, whose
 // plugins are found as docker-machine-driver-NAME), or it ended first, with
-// its last line on stderr. Other errors pass unchanged.
+// its last line on stderr; or it speaks another version of our protocol
+// (each side's versions named). Other errors pass unchanged.
 func startError(path string, err error, stderr *lastLine) error {
 	first, _, _ := strings.Cut(err.Error(), "\n")
+	if m := incompatible.FindStringSubmatch(first); m != nil {
+		var ours []string
+		for _, v := range slices.Sorted(maps.Keys(versionedPlugins(nil))) {
+			ours = append(ours, strconv.Itoa(v))
+		}
+		return fmt.Errorf("%s speaks driver plugin protocol %s; this machine speaks %s: install a build of the driver for protocol %s",
+			path, m[1], strings.Join(ours, ", "), strings.Join(ours, " or "))
+	}
 	got, ok := strings.CutPrefix(first, unrecognized)
 	if !ok {
 		return err
