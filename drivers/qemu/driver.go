@@ -2,27 +2,22 @@ package qemu
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/plugin"
-	"github.com/machine-cli/machine/internal/fsutil"
+	"github.com/machine-cli/machine/internal/addrpool"
 	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/sshkey"
 	"github.com/machine-cli/machine/libmachine/cloudinit"
 	"github.com/machine-cli/machine/libmachine/qemuimg"
 	"github.com/machine-cli/machine/libmachine/vmimage"
@@ -202,31 +197,11 @@ func (d *Driver) Create(ctx context.Context) error {
 // returns the public key in authorized_keys form.
 func (d *Driver) ensureKey() (string, error) {
 	d.SSHKeyPath = d.path(KeyFile)
-	if pub, err := os.ReadFile(d.SSHKeyPath + ".pub"); err == nil {
-		return strings.TrimSpace(string(pub)), nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("qemu: SSH key: %w", err)
-	}
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	pub, err := sshkey.Ensure(d.SSHKeyPath, "machine "+d.MachineName)
 	if err != nil {
-		return "", fmt.Errorf("qemu: make an SSH key: %w", err)
+		return "", fmt.Errorf("qemu: %w", err)
 	}
-	block, err := ssh.MarshalPrivateKey(sk, "machine "+d.MachineName)
-	if err != nil {
-		return "", fmt.Errorf("qemu: make an SSH key: %w", err)
-	}
-	spk, err := ssh.NewPublicKey(pk)
-	if err != nil {
-		return "", fmt.Errorf("qemu: make an SSH key: %w", err)
-	}
-	if err := fsutil.WriteFileAtomic(d.SSHKeyPath, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", fmt.Errorf("qemu: SSH key: %w", err)
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spk)))
-	if err := fsutil.WriteFileAtomic(d.SSHKeyPath+".pub", []byte(line+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("qemu: SSH key: %w", err)
-	}
-	return line, nil
+	return pub, nil
 }
 
 // fetchImage gets the image into the store's cache, with progress lines
@@ -258,6 +233,11 @@ func (d *Driver) fetchImage(ctx context.Context) (vmimage.Image, error) {
 	return img, nil
 }
 
+// meshPool is the store's pool of mesh addresses.
+func (d *Driver) meshPool() addrpool.Pool {
+	return addrpool.Pool{Store: d.StorePath, LockFile: meshLockFile, File: MeshAddressFile}
+}
+
 // allocateMeshIP gives the machine the lowest mesh address no other
 // machine of the store has, recording it in the machine's directory under
 // a store-wide lock (or returns the one it has).
@@ -265,32 +245,18 @@ func (d *Driver) allocateMeshIP() (string, error) {
 	if d.MeshIP != "" {
 		return d.MeshIP, nil
 	}
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, meshLockFile))
-	if err != nil {
-		return "", fmt.Errorf("qemu: mesh address: %w", err)
-	}
-	defer func() { _ = lock.Unlock() }()
-	taken := map[string]bool{}
-	others, err := filepath.Glob(filepath.Join(d.StorePath, "machines", "*", MeshAddressFile))
-	if err != nil {
-		return "", fmt.Errorf("qemu: mesh address: %w", err)
-	}
-	for _, f := range others {
-		if b, err := os.ReadFile(f); err == nil {
-			taken[strings.TrimSpace(string(b))] = true
-		}
-	}
+	cands := make([]string, 0, 253)
 	for n := 2; n < 255; n++ {
-		ip := meshPrefix + strconv.Itoa(n)
-		if taken[ip] {
-			continue
-		}
-		if err := fsutil.WriteFileAtomic(d.path(MeshAddressFile), []byte(ip+"\n"), 0o644); err != nil {
-			return "", fmt.Errorf("qemu: mesh address: %w", err)
-		}
-		return ip, nil
+		cands = append(cands, meshPrefix+strconv.Itoa(n))
 	}
-	return "", fmt.Errorf("qemu: all %s0/%d mesh addresses are taken by the store's machines: remove one", meshPrefix, meshBits)
+	ip, err := d.meshPool().Allocate(d.MachineName, cands)
+	if errors.Is(err, addrpool.ErrExhausted) {
+		return "", fmt.Errorf("qemu: all %s0/%d mesh addresses are taken by the store's machines: remove one", meshPrefix, meshBits)
+	}
+	if err != nil {
+		return "", fmt.Errorf("qemu: mesh %w", err)
+	}
+	return ip, nil
 }
 
 // macKey is the key of the machine's NIC MACs: stable for the machine,
