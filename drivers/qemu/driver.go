@@ -10,18 +10,16 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/internal/addrpool"
-	"github.com/machine-cli/machine/internal/retry"
 	"github.com/machine-cli/machine/internal/sshkey"
+	"github.com/machine-cli/machine/internal/vmready"
 	"github.com/machine-cli/machine/libmachine/cloudinit"
 	"github.com/machine-cli/machine/libmachine/qemuimg"
 	"github.com/machine-cli/machine/libmachine/vmimage"
-	"github.com/machine-cli/machine/sshclient"
 )
 
 // DriverName is the name users pass to `create -d`.
@@ -305,38 +303,17 @@ func (d *Driver) boot(ctx context.Context) error {
 // waitReady logs in over SSH (recording the host key in the machine's
 // known_hosts) and waits for cloud-init to finish.
 func (d *Driver) waitReady(ctx context.Context) error {
-	start := time.Now()
-	var c *sshclient.Client
-	lctx, cancel := context.WithTimeout(ctx, loginBound)
-	defer cancel()
-	err := retry.Poll(lctx, time.Second, 2*time.Second, func(ctx context.Context) error {
-		var err error
-		c, err = sshclient.Dial(ctx, sshclient.Config{
-			Host: loopback, Port: d.SSHPort, User: SSHUser, KeyPath: d.SSHKeyPath,
-			KnownHostsPath: d.path(knownHostsFile), DialTimeout: 10 * time.Second,
-		})
-		if errors.Is(err, sshclient.ErrHostKeyMismatch) {
-			return retry.Stop(err)
-		}
-		return err
+	err := vmready.Wait(ctx, vmready.Config{
+		Host: loopback, Port: d.SSHPort, User: SSHUser, KeyPath: d.SSHKeyPath,
+		KnownHostsPath: d.path(knownHostsFile), Machine: d.MachineName,
+		LoginBound: loginBound, CloudInitBound: cloudInitBound,
+		Notify: plugin.Notify, Prefix: "qemu: ",
 	})
-	if err != nil {
-		return Open(d.dir()).bootError(fmt.Sprintf("cannot log in to the VM over SSH as %s: %v", SSHUser, err))
+	var le *vmready.LoginError
+	if errors.As(err, &le) {
+		return Open(d.dir()).bootError(le.Error())
 	}
-	defer c.Close()
-	plugin.Notify(fmt.Sprintf("qemu: logged in, waiting for cloud-init (%d s)", int(time.Since(start).Seconds())))
-	cctx, ccancel := context.WithTimeout(ctx, cloudInitBound)
-	defer ccancel()
-	out, err := c.Output(cctx, "cloud-init status --wait")
-	if err != nil {
-		status := strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(status, '\n'); i >= 0 {
-			status = status[i+1:]
-		}
-		return fmt.Errorf("cloud-init on the VM did not finish well (%s): run `machine ssh %s sudo cloud-init status --long`: %w", status, d.MachineName, err)
-	}
-	plugin.Notify(fmt.Sprintf("qemu: cloud-init done (%d s)", int(time.Since(start).Seconds())))
-	return nil
+	return err
 }
 
 // vm is the machine's QEMU process.
