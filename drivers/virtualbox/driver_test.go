@@ -608,3 +608,27 @@ func TestRemoveFiles(t *testing.T) {
 		t.Errorf("VM folder: %v", err)
 	}
 }
+
+// TestShareNote: --debug says that a cloud image does not mount the
+// shared folder by itself; an absent directory is not shared.
+func TestShareNote(t *testing.T) {
+	h := newHost(t, "7.0.14r161095")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if dir, name, ok := d.share(); !ok || dir != "/home" || name != "hosthome" {
+		t.Fatalf("share = %q %q %v", dir, name, ok)
+	}
+	if !strings.Contains(h.debug.String(), "guest additions (vboxsf), which a cloud image lacks") {
+		t.Errorf("debug:\n%s", h.debug)
+	}
+	d.Settings.ShareFolder = filepath.Join(t.TempDir(), "gone") + ":gone"
+	if _, _, ok := d.share(); ok {
+		t.Error("a missing directory is shared")
+	}
+	d.Settings.NoShare = true
+	if _, _, ok := d.share(); ok {
+		t.Error("shared despite --virtualbox-no-share")
+	}
+}

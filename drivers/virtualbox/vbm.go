@@ -158,6 +158,9 @@ func ParseError(args []string, stderr string, exit error) *Error {
 			e.Code = detailsRE.FindStringSubmatch(msg)[1]
 		case codeRE.MatchString(msg):
 			e.Code = codeRE.FindStringSubmatch(msg)[1]
+			if _, meaning, ok := strings.Cut(msg, " - "); ok {
+				e.Messages = append(e.Messages, strings.TrimSuffix(meaning, " (extended info not available)"))
+			}
 		case msg != "":
 			e.Messages = append(e.Messages, msg)
 		}
