@@ -60,12 +60,15 @@ func DetectFormat(path string) (string, error) {
 // sizeMB: a raw image with `VBoxManage convertfromraw`, a VDI, VMDK or VHD
 // with `clonemedium`, a qcow2 (which VirtualBox cannot read) with
 // qemu-img, which must then be installed. Shrinking is refused.
-// A source that clonemedium registered is closed again when closeSource
-// (an image of the cache, not another VM's disk).
-func makeDisk(ctx context.Context, vbm Runner, src, dst string, sizeMB int, closeSource bool) error {
-	format, err := DetectFormat(src)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
+// The disk of another VM (imported) is VirtualBox's already: cloned as it
+// is, and left registered.
+func makeDisk(ctx context.Context, vbm Runner, src, dst string, sizeMB int, imported bool) error {
+	format := FormatVDI
+	if !imported {
+		var err error
+		if format, err = DetectFormat(src); err != nil {
+			return fmt.Errorf("image: %w", err)
+		}
 	}
 	switch format {
 	case FormatRaw:
@@ -91,7 +94,7 @@ func makeDisk(ctx context.Context, vbm Runner, src, dst string, sizeMB int, clos
 		if _, err := vbm.Run(ctx, "clonemedium", "disk", src, dst, "--format", FormatVDI); err != nil {
 			return fmt.Errorf("disk: %w", err)
 		}
-		if closeSource {
+		if !imported {
 			// clonemedium registered the source too; the cache's
 			// image is not VirtualBox's to keep.
 			_, _ = vbm.Run(ctx, "closemedium", "disk", src)

@@ -62,23 +62,23 @@ func TestMakeDisk(t *testing.T) {
 	for _, tc := range []struct {
 		name, src string
 		size      int
-		close     bool
+		imported  bool
 		setup     func(*fakeVBox)
 		path      string
 		want      []string
 		err       string
 	}{
-		{name: "raw", src: raw, size: 20000, close: true, want: []string{
+		{name: "raw", src: raw, size: 20000, want: []string{
 			"convertfromraw " + raw + " DST --format VDI", "modifymedium disk DST --resize 20000"}},
-		{name: "vmdk of the cache", src: vmdk, size: 20000, close: true, want: []string{
+		{name: "vmdk of the cache", src: vmdk, size: 20000, want: []string{
 			"clonemedium disk " + vmdk + " DST --format VDI", "closemedium disk " + vmdk, "modifymedium disk DST --resize 20000"}},
-		{name: "another VM's disk", src: vmdk, size: 20000, want: []string{
-			"clonemedium disk " + vmdk + " DST --format VDI", "modifymedium disk DST --resize 20000"}},
+		{name: "another VM's disk", src: "/vms/old/old.vdi", size: 20000, imported: true, want: []string{
+			"clonemedium disk /vms/old/old.vdi DST --format VDI", "modifymedium disk DST --resize 20000"}},
 		{name: "qcow2 without qemu-img", src: qcow, size: 20000, path: t.TempDir(),
 			err: "the image " + qcow + " is qcow2, which VirtualBox cannot read, and converting it needs qemu-img (qemu-img not found: install"},
 		{name: "raw larger than the disk", src: image(t, "big.raw", nil, 3<<20, nil), size: 2,
 			err: "--virtualbox-disk-size 2 MB is smaller than the image"},
-		{name: "shrinking", src: vmdk, size: 1024, close: true,
+		{name: "shrinking", src: vmdk, size: 1024,
 			setup: func(f *fakeVBox) {
 				f.fail["modifymedium"] = "VBoxManage: error: Resizing to new size 1073741824 is not yet supported for medium '/m/disk.vdi'\nVBoxManage: error: Details: code VBOX_E_NOT_SUPPORTED (0x80bb0009), component MediumWrap, interface IMedium\n"
 			},
@@ -94,7 +94,7 @@ func TestMakeDisk(t *testing.T) {
 				tc.setup(f)
 			}
 			dst := filepath.Join(t.TempDir(), DiskFile)
-			err := makeDisk(t.Context(), f, tc.src, dst, tc.size, tc.close)
+			err := makeDisk(t.Context(), f, tc.src, dst, tc.size, tc.imported)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "\n") {
 					t.Errorf("err = %v, want one line with %q", err, tc.err)

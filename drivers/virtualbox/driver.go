@@ -19,6 +19,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/internal/addrpool"
+	"github.com/machine-cli/machine/internal/fsutil"
 	"github.com/machine-cli/machine/internal/retry"
 	"github.com/machine-cli/machine/internal/sshkey"
 	"github.com/machine-cli/machine/internal/vmready"
@@ -47,6 +48,10 @@ const (
 	knownHostsFile = "known_hosts"
 	// addressLock, in the store's root, serialises host-only allocations.
 	addressLock = "virtualbox-hostonly.lock"
+	// networkLock, in the store's root, serialises the making and removing
+	// of host-only networks: two creates at once make one interface for a
+	// CIDR, not two.
+	networkLock = "virtualbox-network.lock"
 )
 
 // The VM's user and loopback.
@@ -325,27 +330,20 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := d.network(r, v).ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &d.HostOnly)
+	ip, err := d.setUpHostOnly(ctx, r, v, cidr)
 	if err != nil {
 		return err
 	}
-	ip, err := d.pool().Allocate(d.MachineName, p.static)
-	if errors.Is(err, addrpool.ErrExhausted) {
-		return fmt.Errorf("virtualbox: the %d static addresses of %s below its DHCP range are taken by the store's machines: remove one, or give another --%s", len(p.static), cidr.Masked(), FlagHostOnlyCIDR)
-	}
-	if err != nil {
-		return fmt.Errorf("virtualbox: host-only %w", err)
-	}
 	d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
 	d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, ip, d.HostOnly.Kind, d.HostOnly.Name))
-	src, closeSource := d.Image, true
+	src := d.Image
 	if imported != nil {
-		src, closeSource = imported.Disks()[0], false
+		src = imported.Disks()[0]
 		d.Settings.CPUs, d.Settings.MemoryMB = imported.Int("cpus"), imported.Int("memory")
 		d.debugf("importing the disk of %s, with its %d CPUs and %d MB", d.Settings.ImportVM, d.Settings.CPUs, d.Settings.MemoryMB)
 	}
 	d.say("virtualbox: making the disk from " + filepath.Base(src))
-	if err := makeDisk(ctx, r, src, d.path(DiskFile), d.Settings.DiskSizeMB, closeSource); err != nil {
+	if err := makeDisk(ctx, r, src, d.path(DiskFile), d.Settings.DiskSizeMB, imported != nil); err != nil {
 		return err
 	}
 	if err := cloudinit.WriteSeed(d.path(SeedFile), d.seedConfig(pub)); err != nil {
@@ -371,6 +369,28 @@ func (d *Driver) Create(ctx context.Context) error {
 		return d.bootError(le.Error())
 	}
 	return err
+}
+
+// setUpHostOnly finds or makes the host-only network for cidr and gives
+// the machine its static address on it, under the store's network lock.
+func (d *Driver) setUpHostOnly(ctx context.Context, r Runner, v Version, cidr netip.Prefix) (string, error) {
+	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+	if err != nil {
+		return "", fmt.Errorf("virtualbox: %w", err)
+	}
+	defer func() { _ = lock.Unlock() }()
+	p, err := d.network(r, v).ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &d.HostOnly)
+	if err != nil {
+		return "", err
+	}
+	ip, err := d.pool().Allocate(d.MachineName, p.static)
+	if errors.Is(err, addrpool.ErrExhausted) {
+		return "", fmt.Errorf("virtualbox: the %d static addresses of %s below its DHCP range are taken by the store's machines: remove one, or give another --%s", len(p.static), cidr.Masked(), FlagHostOnlyCIDR)
+	}
+	if err != nil {
+		return "", fmt.Errorf("virtualbox: host-only %w", err)
+	}
+	return ip, nil
 }
 
 // fetchImage gets the image into the store's cache, with progress.
@@ -879,6 +899,11 @@ func (d *Driver) releaseHostOnly(ctx context.Context, r Runner) error {
 	if !h.Created || h.Name == "" {
 		return nil
 	}
+	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+	if err != nil {
+		return fmt.Errorf("virtualbox: %w", err)
+	}
+	defer func() { _ = lock.Unlock() }()
 	if cidr, err := ParseCIDR(d.Settings.HostOnlyCIDR); err == nil {
 		others, err := d.pool().Others(d.MachineName)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/internal/sshkey"
+	"github.com/machine-cli/machine/libmachine/vmimage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -630,5 +631,114 @@ func TestShareNote(t *testing.T) {
 	d.Settings.NoShare = true
 	if _, _, ok := d.share(); ok {
 		t.Error("shared despite --virtualbox-no-share")
+	}
+}
+
+// TestCreateConcurrent: machines created at once in one store share one
+// host-only interface for their CIDR and get distinct addresses.
+func TestCreateConcurrent(t *testing.T) {
+	h := newHost(t, "7.0.14r161095")
+	h.fake.failWith("startvm", "error-vmx-root.txt")
+	img := rawImage(t)
+	first := h.driver(t, "m0")
+	ds := []*Driver{first}
+	for _, name := range []string{"m1", "m2", "m3"} {
+		d := NewDriver().(*Driver)
+		d.MachineName, d.StorePath = name, first.StorePath
+		h.wire(d)
+		ds = append(ds, d)
+	}
+	errs := make(chan error, len(ds))
+	for _, d := range ds {
+		if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagImageURL: img}); err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- d.Create(t.Context()) }()
+	}
+	for range ds {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), "VERR_VMX_IN_VMX_ROOT_MODE") {
+			t.Errorf("create = %v", err)
+		}
+	}
+	if len(h.fake.ifs) != 1 || len(h.fake.dhcp) != 1 {
+		t.Errorf("interfaces %+v, DHCP servers %+v: want one each", h.fake.ifs, h.fake.dhcp)
+	}
+	seen := map[string]bool{}
+	for _, d := range ds {
+		if seen[d.IPAddress] || d.HostOnly.Name != h.fake.ifs[0].Name {
+			t.Errorf("%s: %s on %s", d.MachineName, d.IPAddress, d.HostOnly.Name)
+		}
+		seen[d.IPAddress] = true
+	}
+}
+
+// TestCreateImport: --virtualbox-import-boot2docker-vm clones the other
+// VM's disk (leaving it registered) and keeps its CPUs and memory.
+func TestCreateImport(t *testing.T) {
+	h := newHost(t, "7.0.14r161095")
+	h.fake.vms["old"] = &fakeVM{name: "old", info: ParseMachineInfo(readFile(t, "showvminfo-7.0-poweroff.txt"))}
+	h.fake.failWith("startvm", "error-no-vmx.txt")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagImportVM: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PreCreateCheck(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Create(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "VT-x/AMD-V is not available (VERR_VMX_NO_VMX)") {
+		t.Fatalf("create = %v", err)
+	}
+	golden(t, "create-import.golden", h.fake.rendered(d))
+	if d.Image != "" || d.Settings.CPUs != 2 || d.Settings.MemoryMB != 2048 {
+		t.Errorf("image %q, %d CPUs, %d MB", d.Image, d.Settings.CPUs, d.Settings.MemoryMB)
+	}
+}
+
+// TestCreateImageChecksum: an image that does not match
+// --virtualbox-image-checksum fails the create before VirtualBox is
+// asked to make anything.
+func TestCreateImageChecksum(t *testing.T) {
+	h := newHost(t, "7.0.14r161095")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagImageURL: rawImage(t),
+		FlagImageChecksum: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PreCreateCheck(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h.fake.reset()
+	err := d.Create(t.Context())
+	if !errors.Is(err, vmimage.ErrChecksumMismatch) {
+		t.Fatalf("create = %v, want a checksum mismatch", err)
+	}
+	if len(h.fake.calls) != 0 {
+		t.Errorf("VirtualBox was asked: %q", h.fake.calls)
+	}
+}
+
+// TestStartUIType: --virtualbox-ui-type is startvm's --type.
+func TestStartUIType(t *testing.T) {
+	h := newHost(t, "6.1.50r161033")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagUIType: "gui"}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if d.SSHPort, d.EnginePort, err = freePorts(); err != nil {
+		t.Fatal(err)
+	}
+	d.IPAddress, d.HostOnlyBits, d.HostOnly = "192.168.59.3", 24, HostOnly{Kind: KindInterface, Name: "vboxnet0"}
+	for _, c := range d.vmCommands() {
+		if _, err := h.fake.Run(t.Context(), c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.fake.rendered(d), "VBoxManage startvm dev --type gui\n") {
+		t.Errorf("commands:\n%s", h.fake.rendered(d))
 	}
 }
