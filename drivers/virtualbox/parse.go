@@ -79,11 +79,28 @@ func ParseMachineInfo(out string) MachineInfo {
 			key, rest = k, r
 		}
 		if len(rest) >= 2 && rest[0] == '"' && rest[len(rest)-1] == '"' {
-			rest = rest[1 : len(rest)-1]
+			rest = unescape(rest[1 : len(rest)-1])
 		}
-		m[key] = rest
+		m[unescape(key)] = rest
 	}
 	return m
+}
+
+// unescape undoes VBoxManage's escaping of machine-readable strings: a
+// backslash before each double quote and backslash (a Windows path
+// "C:\Users\me").
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // State is the VM's state ("running", "poweroff", "saved", "paused",

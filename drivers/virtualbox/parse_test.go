@@ -72,6 +72,12 @@ func TestParseMachineInfo(t *testing.T) {
 	if m.HasISO("boot2docker") || !ParseMachineInfo(readFile(t, "showvminfo-6.1-boot2docker.txt")).HasISO("boot2docker") {
 		t.Error("HasISO")
 	}
+	w := ParseMachineInfo(readFile(t, "showvminfo-7.0-windows.txt"))
+	if w["CfgFile"] != `C:\Users\me\.docker\machine\machines\dev\dev\dev.vbox` || w.State() != "saved" ||
+		w["SharedFolderPathMachineMapping1"] != `\\?\c:\Users` || w["hostonlyadapter2"] != "VirtualBox Host-Only Ethernet Adapter #2" ||
+		!slices.Equal(w.Disks(), []string{`C:\Users\me\.docker\machine\machines\dev\disk.vdi`}) {
+		t.Errorf("windows: cfg %q state %q share %q disks %q", w["CfgFile"], w.State(), w["SharedFolderPathMachineMapping1"], w.Disks())
+	}
 	n := ParseMachineInfo(readFile(t, "showvminfo-7.0-hostonlynet-running.txt"))
 	if n["hostonly-network2"] != "machine-192.168.59.0-24" || n["nic2"] != "hostonlynetwork" || n.State() != "running" {
 		t.Errorf("host-only network %q nic2 %q", n["hostonly-network2"], n["nic2"])
