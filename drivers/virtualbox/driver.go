@@ -181,7 +181,7 @@ func (d *Driver) runner() (Runner, error) {
 }
 
 func (d *Driver) network(r Runner, v Version) network {
-	n := network{vbm: r, goos: d.hostOS(), version: v, interfaces: d.interfaces, networksConf: d.networksConf}
+	n := network{vbm: r, goos: d.hostOS(), version: v, interfaces: d.interfaces, networksConf: d.networksConf, say: d.say}
 	if n.interfaces == nil {
 		n.interfaces = HostInterfaces
 	}
@@ -663,7 +663,68 @@ func (d *Driver) Start(ctx context.Context) error {
 		}
 		l.Close()
 	}
+	if s := info.State(); s == "poweroff" || s == "aborted" {
+		if err := d.repairHostOnly(ctx, r); err != nil {
+			return err
+		}
+	}
 	return d.boot(ctx, r)
+}
+
+// repairHostOnly makes sure, before a stopped VM boots, that its host-only
+// interface still exists with the CIDR's address, as docker-machine did on
+// each start: a VirtualBox upgrade can drop host-only interfaces, and
+// VirtualBox on Windows sometimes loses an interface's address. A lost
+// address is set again; a lost interface is found or made again (under the
+// store's network lock) and attached to the VM's second NIC.
+func (d *Driver) repairHostOnly(ctx context.Context, r Runner) error {
+	if d.HostOnly.Name == "" || d.HostOnly.Kind == KindNetwork {
+		return nil
+	}
+	cidr, err := ParseCIDR(d.Settings.HostOnlyCIDR)
+	if err != nil {
+		return nil
+	}
+	v, err := ParseVersion(d.Version)
+	if err != nil {
+		if v, err = d.version(ctx, r); err != nil {
+			return err
+		}
+	}
+	n := d.network(r, v)
+	ifs, err := n.listIfs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, i := range ifs {
+		if i.Name != d.HostOnly.Name {
+			continue
+		}
+		if i.Prefix == cidr {
+			return nil
+		}
+		d.say(fmt.Sprintf("virtualbox: the host-only interface %s has %s, not %s; setting it again", i.Name, i.Prefix, cidr))
+		if _, err := r.Run(ctx, "hostonlyif", "ipconfig", i.Name, "--ip", cidr.Addr().String(), "--netmask", maskOf(cidr.Bits())); err != nil {
+			return fmt.Errorf("virtualbox: host-only interface %s: %w", i.Name, err)
+		}
+		return nil
+	}
+	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+	if err != nil {
+		return fmt.Errorf("virtualbox: %w", err)
+	}
+	defer func() { _ = lock.Unlock() }()
+	old := d.HostOnly
+	var h HostOnly
+	if _, err := n.ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &h); err != nil {
+		return err
+	}
+	d.HostOnly = h
+	d.say(fmt.Sprintf("virtualbox: the host-only interface %s of %s is gone; %s takes its place", old.Name, d.MachineName, h.Name))
+	if _, err := r.Run(ctx, "modifyvm", d.MachineName, "--hostonlyadapter2", h.Name); err != nil {
+		return d.explain(err)
+	}
+	return nil
 }
 
 // boot starts the VM and waits for its SSH banner, with progress.
@@ -925,7 +986,11 @@ func (d *Driver) releaseHostOnly(ctx context.Context, r Runner) error {
 		d.debugf("keeping the host-only %s %s: another VM uses it", h.Kind, h.Name)
 		return nil
 	}
-	return n.remove(ctx, h)
+	if err := n.remove(ctx, h); err != nil {
+		return err
+	}
+	d.HostOnly.Created, d.HostOnly.DHCPAdded = false, false
+	return nil
 }
 
 func exists(path string) bool {

@@ -142,6 +142,15 @@ func TestVMCommands(t *testing.T) {
 				}
 			}
 			golden(t, "vm-"+tc.name+".golden", h.fake.rendered(d))
+			if tc.goos == "windows" {
+				h.fake.reset()
+				if _, err := d.setUpHostOnly(t.Context(), h.fake, Version{Major: 7}, netip.MustParsePrefix("192.168.59.1/24")); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(h.notes.String(), "Windows may ask for permission to create and configure a network adapter") {
+					t.Errorf("notes:\n%s", h.notes)
+				}
+			}
 		})
 	}
 }
@@ -740,5 +749,55 @@ func TestStartUIType(t *testing.T) {
 	}
 	if !strings.Contains(h.fake.rendered(d), "VBoxManage startvm dev --type gui\n") {
 		t.Errorf("commands:\n%s", h.fake.rendered(d))
+	}
+}
+
+// TestStartRepairsHostOnly: a stopped VM whose host-only interface lost
+// its address gets it back, and one whose interface is gone gets a new
+// one on its second NIC, before it boots.
+func TestStartRepairsHostOnly(t *testing.T) {
+	ctx := t.Context()
+	h := newHost(t, "6.1.50r161033")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(ctx, drivers.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if d.SSHPort, d.EnginePort, err = freePorts(); err != nil {
+		t.Fatal(err)
+	}
+	d.Version, d.IPAddress, d.HostOnlyBits = "6.1.50r161033", "192.168.59.3", 24
+	d.HostOnly = HostOnly{Kind: KindInterface, Name: "vboxnet0", Created: true}
+	h.fake.ifs = []HostOnlyIf{{Name: "vboxnet0", Prefix: netip.MustParsePrefix("169.254.12.7/16")}}
+	for _, c := range d.vmCommands() {
+		if _, err := h.fake.Run(ctx, c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.fake.reset()
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.fake.rendered(d); !strings.Contains(got, "VBoxManage list hostonlyifs\nVBoxManage hostonlyif ipconfig vboxnet0 --ip 192.168.59.1 --netmask 255.255.255.0\nVBoxManage startvm dev --type headless\n") {
+		t.Errorf("commands:\n%s", got)
+	}
+	if err := d.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The interface is gone (a VirtualBox upgrade).
+	h.fake.ifs = nil
+	h.fake.reset()
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := "VBoxManage list hostonlyifs\nVBoxManage list hostonlyifs\nVBoxManage hostonlyif create\n" +
+		"VBoxManage hostonlyif ipconfig vboxnet0 --ip 192.168.59.1 --netmask 255.255.255.0\nVBoxManage list dhcpservers\n" +
+		"VBoxManage dhcpserver add --netname HostInterfaceNetworking-vboxnet0 --ip 192.168.59.2 --netmask 255.255.255.0 --lowerip 192.168.59.100 --upperip 192.168.59.254 --enable\n" +
+		"VBoxManage modifyvm dev --hostonlyadapter2 vboxnet0\nVBoxManage startvm dev --type headless\n"
+	if got := h.fake.rendered(d); !strings.Contains(got, want) {
+		t.Errorf("commands:\n%s\nwant them to hold:\n%s", got, want)
+	}
+	if d.HostOnly != (HostOnly{Kind: KindInterface, Name: "vboxnet0", Created: true, DHCPAdded: true}) {
+		t.Errorf("host-only %+v", d.HostOnly)
 	}
 }

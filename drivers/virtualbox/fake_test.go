@@ -273,7 +273,7 @@ func (f *fakeVBox) answer(args []string) (string, error) {
 					return "0%...100%\n", nil
 				}
 			}
-			return "", ParseError(args, "VBoxManage: error: Could not find interface '"+args[2]+"'\n", fmt.Errorf("exit status 1"))
+			return "", ParseError(args, "VBoxManage: error: The host network interface named '"+args[2]+"' could not be found\nVBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001), component HostWrap, interface IHost, callee nsISupports\n", fmt.Errorf("exit status 1"))
 		}
 	case "hostonlynet":
 		switch args[1] {

@@ -83,6 +83,8 @@ type network struct {
 	interfaces func() ([]hostInterface, error)
 	// networksConf is the path of /etc/vbox/networks.conf.
 	networksConf string
+	// say shows the user a line; nil shows nothing.
+	say func(string)
 }
 
 // kind is the kind of host-only network this VirtualBox has.
@@ -240,6 +242,7 @@ func (p plan) without(lo, hi, x netip.Addr) plan {
 // recorded in the result as it is made, for the rollback.
 func (n network) ensure(ctx context.Context, cidr netip.Prefix, noDHCP bool, h *HostOnly) (plan, error) {
 	p := layout(cidr)
+	*h = HostOnly{}
 	if n.kind() == KindNetwork {
 		return n.ensureNet(ctx, cidr, p, h)
 	}
@@ -255,6 +258,9 @@ func (n network) ensure(ctx context.Context, cidr netip.Prefix, noDHCP bool, h *
 		}
 	}
 	if h.Name == "" {
+		if n.goos == "windows" && n.say != nil {
+			n.say("virtualbox: Windows may ask for permission to create and configure a network adapter; its window may wait minimized in the taskbar")
+		}
 		out, err := n.vbm.Run(ctx, "hostonlyif", "create")
 		if err != nil {
 			return plan{}, fmt.Errorf("create a host-only interface: %w", err)
