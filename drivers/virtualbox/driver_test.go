@@ -166,11 +166,16 @@ func TestCreateRollback(t *testing.T) {
 		{"virtualbox-6.1", "6.1.50r161033", "linux", "error-vmx-root.txt", "sudo modprobe -r kvm_intel"},
 		{"virtualbox-7.0", "7.0.14r161095", "linux", "error-svm-in-use.txt", "sudo modprobe -r kvm_amd"},
 		{"virtualbox-7.0-macos", "7.0.14r161095", "darwin", "error-locked-startvm.txt", "is locked by another session"},
+		{"createvm-fails", "7.0.14r161095", "linux", "error-createvm-exists.txt", "VBoxManage createvm: Machine settings file '/home/me/.docker/machine/machines/dev/dev/dev.vbox' already exists (VBOX_E_FILE_ERROR)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, tc.version)
 			h.goos = tc.goos
-			h.fake.failWith("startvm", tc.fail)
+			cmd := "startvm"
+			if tc.name == "createvm-fails" {
+				cmd = "createvm"
+			}
+			h.fake.failWith(cmd, tc.fail)
 			d := h.driver(t, "dev")
 			if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagImageURL: rawImage(t)}); err != nil {
 				t.Fatal(err)
