@@ -773,6 +773,7 @@ type bootError struct {
 	tail   []string
 }
 
+// Error is the reason, then the serial console's tail, indented.
 func (e *bootError) Error() string {
 	if len(e.tail) == 0 {
 		return fmt.Sprintf("%s; the VM printed nothing on its serial console (%s)", e.reason, e.log)

@@ -53,11 +53,13 @@ const (
 
 // NIC types, promiscuous modes and UI types VirtualBox knows.
 var (
-	nicTypes  = []string{"Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM", "virtio"}
-	promiscs  = []string{"deny", "allow-vms", "allow-all"}
-	uiTypes   = []string{"headless", "gui", "sdl", "separate"}
-	minMemory = 256
+	nicTypes = []string{"Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM", "virtio"}
+	promiscs = []string{"deny", "allow-vms", "allow-all"}
+	uiTypes  = []string{"headless", "gui", "sdl", "separate"}
 )
+
+// minMemory is the least memory a VM gets, in MB.
+const minMemory = 256
 
 // Settings are a virtualbox machine's flag values, checked.
 type Settings struct {
