@@ -918,10 +918,14 @@ func (d *Driver) Remove(ctx context.Context) error {
 		}
 	}
 	// A disk made but never attached is in VirtualBox's media registry
-	// (modifymedium registered it); an attached one went with the VM.
-	if disk := d.path(DiskFile); exists(disk) {
-		if _, err := r.Run(ctx, "closemedium", "disk", disk); err != nil {
-			d.debugf("closemedium %s: %v", disk, err)
+	// (modifymedium registered it); an attached one went with the VM. The
+	// seed stays registered after `unregistervm --delete`, which deletes
+	// hard disks only.
+	for _, m := range []struct{ kind, file string }{{"disk", DiskFile}, {"dvd", SeedFile}} {
+		if p := d.path(m.file); exists(p) {
+			if _, err := r.Run(ctx, "closemedium", m.kind, p); err != nil {
+				d.debugf("closemedium %s: %v", p, err)
+			}
 		}
 	}
 	if err := d.releaseHostOnly(ctx, r); err != nil {
