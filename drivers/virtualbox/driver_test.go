@@ -521,6 +521,13 @@ func TestLifecycleErrors(t *testing.T) {
 	if err := d.Stop(ctx); err == nil || !strings.Contains(err.Error(), "the VirtualBox VM dev is locked by another session (the VirtualBox window or another VBoxManage command): close it") {
 		t.Errorf("stop of a locked VM = %v", err)
 	}
+	// rm of a locked VM says what to do, and keeps the VM's network.
+	h.fake.vms["dev"].state = "poweroff"
+	h.fake.failWith("unregistervm", "error-locked-unregistervm.txt")
+	if err := d.Remove(ctx); err == nil || !strings.Contains(err.Error(), "the VirtualBox VM dev is locked by another session") {
+		t.Errorf("remove of a locked VM = %v", err)
+	}
+	delete(h.fake.fail, "unregistervm")
 	// A VM of the same name whose settings are elsewhere is not removed.
 	h.fake.vms["dev"].cfg = "/home/someone/VirtualBox VMs/dev/dev.vbox"
 	if err := d.Remove(ctx); err != nil {

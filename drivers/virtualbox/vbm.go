@@ -221,7 +221,7 @@ func asError(err error) *Error {
 // (the VirtualBox GUI, another VBoxManage).
 func isLocked(err error) bool {
 	e := asError(err)
-	return e != nil && e.Code == "VBOX_E_INVALID_OBJECT_STATE" && (e.Says("is already locked") || e.Says("locked by a session"))
+	return e != nil && e.Code == "VBOX_E_INVALID_OBJECT_STATE" && e.Says("locked")
 }
 
 // defaultRunner is VBoxManage on this host, its commands logged to stderr.
