@@ -734,10 +734,14 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 	}
 	start := time.Now()
 	addr := net.JoinHostPort(loopback, strconv.Itoa(d.SSHPort))
-	last := time.Now()
+	last, stage := time.Now(), ""
 	wctx, cancel := context.WithTimeout(ctx, bootBound)
 	defer cancel()
 	err := retry.Poll(wctx, time.Second, time.Second, func(ctx context.Context) error {
+		if s := vmready.Stage(d.path(SerialLog)); s != stage {
+			stage = s
+			d.say(fmt.Sprintf("virtualbox: %s (%d s)", s, int(time.Since(start).Seconds())))
+		}
 		if vmready.SSHBanner(ctx, addr) == nil {
 			return nil
 		}
@@ -746,7 +750,7 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 			return retry.Stop(d.bootError(fmt.Sprintf("the VM is %s, not running", info.State())))
 		}
 		if time.Since(last) >= bootNotice {
-			d.say(fmt.Sprintf("virtualbox: still booting, waiting for SSH on %s (%d s)", addr, int(time.Since(start).Seconds())))
+			d.say(fmt.Sprintf("virtualbox: still booting (%s), waiting for SSH on %s (%d s)", stage, addr, int(time.Since(start).Seconds())))
 			last = time.Now()
 		}
 		return errors.New("no SSH banner yet")
@@ -758,50 +762,17 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var be *bootError
+	var be *vmready.BootError
 	if errors.As(err, &be) {
 		return be
 	}
 	return d.bootError(fmt.Sprintf("the VM did not answer on SSH (%s) within %s", addr, bootBound))
 }
 
-// bootError says the VM did not come up, with the last lines of its serial
-// console.
-type bootError struct {
-	reason string
-	log    string
-	tail   []string
-}
-
-// Error is the reason, then the serial console's tail, indented.
-func (e *bootError) Error() string {
-	if len(e.tail) == 0 {
-		return fmt.Sprintf("%s; the VM printed nothing on its serial console (%s)", e.reason, e.log)
-	}
-	return fmt.Sprintf("%s; last lines of its serial console (%s):\n    %s", e.reason, e.log, strings.Join(e.tail, "\n    "))
-}
-
+// bootError says the VM did not come up, with the last lines of its
+// serial console.
 func (d *Driver) bootError(reason string) error {
-	e := &bootError{reason: reason, log: d.path(SerialLog)}
-	data, _ := os.ReadFile(e.log)
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(strings.Map(printable, l)); l != "" {
-			e.tail = append(e.tail, l)
-		}
-	}
-	if len(e.tail) > 20 {
-		e.tail = e.tail[len(e.tail)-20:]
-	}
-	return e
-}
-
-// printable drops control characters (a console's escape sequences keep
-// their printable rest).
-func printable(r rune) rune {
-	if r < ' ' && r != '\t' || r == 0x7f {
-		return -1
-	}
-	return r
+	return vmready.NewBootError(reason, d.path(SerialLog))
 }
 
 // Stop powers the VM down through ACPI, powering it off when the guest

@@ -18,6 +18,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/internal/sshkey"
+	"github.com/machine-cli/machine/internal/vmready"
 	"github.com/machine-cli/machine/libmachine/vmimage"
 )
 
@@ -811,5 +812,40 @@ func TestStartRepairsHostOnly(t *testing.T) {
 	}
 	if d.HostOnly != (HostOnly{Kind: KindInterface, Name: "vboxnet0", Created: true, DHCPAdded: true}) {
 		t.Errorf("host-only %+v", d.HostOnly)
+	}
+}
+
+// TestBootFails: a VM that stops during its boot fails the start at once,
+// with its serial console's last lines.
+func TestBootFails(t *testing.T) {
+	h := newHost(t, "7.0.14r161095")
+	h.fake.guru = true
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if d.SSHPort, d.EnginePort, err = freePorts(); err != nil {
+		t.Fatal(err)
+	}
+	d.HostOnly = HostOnly{Kind: KindNetwork, Name: "machine-192.168.59.0-24"}
+	d.IPAddress, d.HostOnlyBits = "192.168.59.3", 24
+	for _, c := range d.vmCommands() {
+		if _, err := h.fake.Run(t.Context(), c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	console := "BdsDxe: starting Boot0001\r\n[    0.000000] Linux version 6.12.41+deb13-amd64\r\n[    1.2] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n"
+	if err := os.WriteFile(d.path(SerialLog), []byte(console), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Start(t.Context())
+	var be *vmready.BootError
+	if !errors.As(err, &be) || !strings.HasPrefix(err.Error(), "the VM is aborted, not running; last lines of its serial console") ||
+		!strings.Contains(err.Error(), "Kernel panic - not syncing") {
+		t.Fatalf("start = %v", err)
+	}
+	if !strings.Contains(h.notes.String(), "virtualbox: kernel (0 s)") {
+		t.Errorf("notes:\n%s", h.notes)
 	}
 }
