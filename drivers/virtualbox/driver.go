@@ -615,7 +615,7 @@ func stateOf(s string) drivers.State {
 	case "stopping", "saving":
 		return drivers.Stopping
 	}
-	return drivers.Error
+	return drivers.Error // gurumeditation (the VM crashed), teleporting, ...
 }
 
 // GetState reads the VM's state from showvminfo.
@@ -843,7 +843,7 @@ func (d *Driver) Kill(ctx context.Context) error {
 		return err
 	}
 	switch info.State() {
-	case "running", "paused", "stuck", "starting", "stopping":
+	case "running", "paused", "gurumeditation", "starting", "stopping":
 	default:
 		return nil
 	}

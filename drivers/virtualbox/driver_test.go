@@ -849,3 +849,25 @@ func TestBootFails(t *testing.T) {
 		t.Errorf("notes:\n%s", h.notes)
 	}
 }
+
+func TestStateOf(t *testing.T) {
+	for vbox, want := range map[string]drivers.State{
+		"running": drivers.Running, "paused": drivers.Paused, "saved": drivers.Saved, "poweroff": drivers.Stopped,
+		"aborted": drivers.Stopped, "starting": drivers.Starting, "restoring": drivers.Starting, "stopping": drivers.Stopping,
+		"saving": drivers.Stopping, "gurumeditation": drivers.Error, "teleporting": drivers.Error,
+	} {
+		if got := stateOf(vbox); got != want {
+			t.Errorf("%s: %s, want %s", vbox, got, want)
+		}
+	}
+	h := newHost(t, "7.0.14r161095")
+	d := h.driver(t, "dev")
+	h.fake.vms["dev"] = &fakeVM{name: "dev", state: "gurumeditation", cfg: filepath.Join(d.vmDir(), "dev.vbox")}
+	if st, err := d.GetState(t.Context()); st != drivers.Error || err == nil || !strings.Contains(err.Error(), `the VM dev is "gurumeditation"`) {
+		t.Errorf("state = %s, %v", st, err)
+	}
+	_ = d.Kill(t.Context()) // the fake powers off running and paused VMs only
+	if !strings.Contains(h.fake.rendered(d), "VBoxManage controlvm dev poweroff\n") {
+		t.Errorf("kill of a crashed VM did not power it off:\n%s", h.fake.rendered(d))
+	}
+}
