@@ -92,6 +92,10 @@ type Driver struct {
 	HostOnlyBits int
 	// Image is the cached image the disk was made from.
 	Image string
+	// DockerMachine says docker-machine made the machine: its engine
+	// listens on the host-only address, port 2376, not on a loopback
+	// forward.
+	DockerMachine bool `json:",omitempty"`
 
 	// Not configuration: what tests replace.
 	vbm          Runner
@@ -655,7 +659,11 @@ func (d *Driver) Start(ctx context.Context) error {
 		}
 		return nil
 	}
-	for _, port := range []int{d.SSHPort, d.EnginePort} {
+	ports := []int{d.SSHPort, d.EnginePort}
+	if d.DockerMachine {
+		ports = ports[:1]
+	}
+	for _, port := range ports {
 		l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(port)))
 		if err != nil {
 			return fmt.Errorf("virtualbox: the ports of %s (SSH 127.0.0.1:%d, engine 127.0.0.1:%d) are fixed at create, and %d is taken by another program since: end that program, or rm the machine and create it again",
@@ -986,6 +994,9 @@ func (d *Driver) GetSSHHostname(ctx context.Context) (string, error) {
 func (d *Driver) GetURL(context.Context) (string, error) {
 	if d.EnginePort == 0 {
 		return "", fmt.Errorf("machine %q has no engine port yet", d.MachineName)
+	}
+	if d.DockerMachine {
+		return drivers.DockerURL(d.IPAddress, d.EnginePort), nil
 	}
 	return drivers.DockerURL(loopback, d.EnginePort), nil
 }
