@@ -100,6 +100,7 @@ type Driver struct {
 	// Not configuration: what tests replace.
 	vbm          Runner
 	goos         string
+	goarch       string
 	cpuinfo      string
 	networksConf string
 	interfaces   func() ([]hostInterface, error)
@@ -488,9 +489,14 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// osType is VirtualBox's OS type of the guest.
-func osType() string {
-	if runtime.GOARCH == "arm64" {
+// osType is VirtualBox's OS type of the guest, of the host's
+// architecture.
+func (d *Driver) osType() string {
+	arch := d.goarch
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	if arch == "arm64" {
 		return "Debian_arm64"
 	}
 	return "Debian_64"
@@ -502,7 +508,7 @@ func (d *Driver) vmCommands() [][]string {
 	cmds := [][]string{
 		{"createvm", "--basefolder", d.dir(), "--name", name, "--register"},
 		{"modifyvm", name,
-			"--ostype", osType(),
+			"--ostype", d.osType(),
 			"--firmware", "efi",
 			"--cpus", strconv.Itoa(d.cpus()),
 			"--memory", strconv.Itoa(d.Settings.MemoryMB),

@@ -81,7 +81,7 @@ func (h *testHost) driver(t *testing.T, name string) *Driver {
 
 // wire points d at h.
 func (h *testHost) wire(d *Driver) {
-	d.vbm, d.goos, d.cpuinfo, d.networksConf = h.fake, h.goos, h.cpuinfo, h.conf
+	d.vbm, d.goos, d.goarch, d.cpuinfo, d.networksConf = h.fake, h.goos, "amd64", h.cpuinfo, h.conf
 	d.interfaces = func() ([]hostInterface, error) { return h.ifaces, nil }
 	d.notify = func(s string) { h.notes.WriteString(s + "\n") }
 	d.debug = h.debug
@@ -595,6 +595,12 @@ func TestSeedConfig(t *testing.T) {
 	}
 	if other := h.driver(t, "dev2"); other.mac("nat") == d.mac("nat") {
 		t.Error("two machines share a MAC")
+	}
+	if d.osType() != "Debian_64" {
+		t.Errorf("OS type on amd64: %s", d.osType())
+	}
+	if d.goarch = "arm64"; d.osType() != "Debian_arm64" {
+		t.Errorf("OS type on arm64: %s", d.osType())
 	}
 }
 
