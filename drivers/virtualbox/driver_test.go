@@ -18,6 +18,7 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/internal/sshkey"
+	"github.com/machine-cli/machine/internal/testio"
 	"github.com/machine-cli/machine/internal/vmready"
 	"github.com/machine-cli/machine/libmachine/vmimage"
 )
@@ -51,8 +52,8 @@ type testHost struct {
 	cpuinfo string
 	conf    string
 	ifaces  []hostInterface
-	notes   *bytes.Buffer
-	debug   *bytes.Buffer
+	notes   *testio.Buffer
+	debug   *testio.Buffer
 }
 
 func newHost(t *testing.T, version string) *testHost {
@@ -63,7 +64,7 @@ func newHost(t *testing.T, version string) *testHost {
 			{Name: "lo", Up: true, Loop: true, Addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}},
 			{Name: "eth0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("10.20.0.15/24")}},
 		},
-		notes: new(bytes.Buffer), debug: new(bytes.Buffer),
+		notes: new(testio.Buffer), debug: new(testio.Buffer),
 	}
 }
 
@@ -83,7 +84,7 @@ func (h *testHost) driver(t *testing.T, name string) *Driver {
 func (h *testHost) wire(d *Driver) {
 	d.vbm, d.goos, d.goarch, d.cpuinfo, d.networksConf = h.fake, h.goos, "amd64", h.cpuinfo, h.conf
 	d.interfaces = func() ([]hostInterface, error) { return h.ifaces, nil }
-	d.notify = func(s string) { h.notes.WriteString(s + "\n") }
+	d.notify = func(s string) { _, _ = h.notes.Write([]byte(s + "\n")) }
 	d.debug = h.debug
 	d.stat = func(p string) (os.FileInfo, error) {
 		if p == "/home" || p == `C:\Users` || p == "/Users" {
