@@ -185,10 +185,15 @@ type plan struct {
 	static       []string
 }
 
+// maxStatic caps the static addresses of a wide network: a store has
+// fewer machines.
+const maxStatic = 4096
+
 // layout splits cidr's network as docker-machine did: for a /24 or wider,
-// DHCP hands out .100 to .254; for a narrower one, the upper half. The
-// DHCP server takes the first address that is not the host's; machines get
-// static addresses from the next one up to below the DHCP range.
+// DHCP hands out .100 to .254 of its last /24; for a narrower one, the
+// upper half. The DHCP server takes the first address that is not the
+// host's; machines get static addresses from the next one up to below the
+// DHCP range (at most maxStatic).
 func layout(cidr netip.Prefix) plan {
 	network := cidr.Masked().Addr()
 	last := broadcast(cidr)
@@ -202,7 +207,7 @@ func layout(cidr netip.Prefix) plan {
 		lower = addN(network, size/2)
 	}
 	p := plan{lower: lower, upper: last.Prev()}
-	for a := network.Next(); a.Less(lower); a = a.Next() {
+	for a := network.Next(); a.Less(lower) && len(p.static) < maxStatic; a = a.Next() {
 		if a == cidr.Addr() {
 			continue
 		}
