@@ -54,7 +54,7 @@ func startError(err error, name, goos string) error {
 	}
 	if s := find("VERR_VMX_IN_VMX_ROOT_MODE", "VERR_SVM_IN_USE"); s != "" {
 		if goos == "windows" {
-			return fmt.Errorf("VirtualBox cannot start %s: another hypervisor holds VT-x/AMD-V (%s), on Windows Hyper-V (with WSL 2, Docker Desktop, Windows Sandbox or Virtualization-based Security): turn it off (bcdedit /set hypervisorlaunchtype off, then reboot) or use the hyperv driver", name, s)
+			return fmt.Errorf("VirtualBox cannot start %s: another hypervisor holds VT-x/AMD-V (%s), on Windows Hyper-V (with WSL 2, Docker Desktop, Windows Sandbox or Virtualization-based Security): turn it off (bcdedit /set hypervisorlaunchtype off, then reboot), then start the machine again", name, s)
 		}
 		mod := "kvm_intel"
 		if s == "VERR_SVM_IN_USE" {
