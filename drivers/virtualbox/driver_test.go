@@ -306,6 +306,11 @@ func TestPreCreateCheck(t *testing.T) {
 				h.fake.ifs = []HostOnlyIf{{Name: "vboxnet0", Prefix: netip.MustParsePrefix("192.168.59.1/24")}}
 				h.ifaces = append(h.ifaces, hostInterface{Name: "vboxnet0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.59.1/24")}})
 			}},
+		{name: "VirtualBox's own interface on Windows", version: "7.0.14r161095", goos: "windows",
+			setup: func(t *testing.T, h *testHost) {
+				h.fake.ifs = ParseHostOnlyIfs(readFile(t, "hostonlyifs-7.0-windows.txt"))
+				h.ifaces = append(h.ifaces, hostInterface{Name: "Ethernet 3", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.59.1/24")}})
+			}},
 		{name: "VirtualBox interface of another address", version: "7.0.14r161095",
 			setup: func(t *testing.T, h *testHost) {
 				h.fake.ifs = []HostOnlyIf{{Name: "vboxnet3", Prefix: netip.MustParsePrefix("192.168.59.5/24")}}

@@ -130,7 +130,7 @@ func (n network) check(ctx context.Context, cidr netip.Prefix) error {
 		}
 	}
 	vboxIfs := map[string]bool{}
-	var vboxNets []netip.Prefix
+	var vboxNets, vboxAddrs []netip.Prefix
 	if n.kind() == KindInterface {
 		ifs, err := n.listIfs(ctx)
 		if err != nil {
@@ -138,6 +138,11 @@ func (n network) check(ctx context.Context, cidr netip.Prefix) error {
 		}
 		for _, h := range ifs {
 			vboxIfs[h.Name] = true
+			if h.Prefix.IsValid() {
+				// On Windows the host calls it "Ethernet 3", not by
+				// VirtualBox's name: its address tells it.
+				vboxAddrs = append(vboxAddrs, h.Prefix)
+			}
 			if !h.Prefix.IsValid() || !h.Prefix.Overlaps(cidr.Masked()) || h.Prefix == cidr {
 				continue
 			}
@@ -167,8 +172,8 @@ func (n network) check(ctx context.Context, cidr netip.Prefix) error {
 			if !a.Addr().Is4() || !a.Overlaps(cidr.Masked()) {
 				continue
 			}
-			if slices.Contains(vboxNets, a.Masked()) {
-				continue // the host's side of a VirtualBox host-only network (macOS)
+			if slices.Contains(vboxNets, a.Masked()) || slices.Contains(vboxAddrs, a) {
+				continue // the host's side of a VirtualBox host-only network or interface
 			}
 			return fmt.Errorf("--%s %s collides with the host's interface %s (%s), which is not VirtualBox's: give a CIDR of another network, such as %s",
 				FlagHostOnlyCIDR, cidr, i.Name, a, DefaultHostOnlyCIDR)
