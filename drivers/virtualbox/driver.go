@@ -48,9 +48,10 @@ const (
 	knownHostsFile = "known_hosts"
 	// addressLock, in the store's root, serialises host-only allocations.
 	addressLock = "virtualbox-hostonly.lock"
-	// networkLock, in the store's root, serialises the making and removing
-	// of host-only networks: two creates at once make one interface for a
-	// CIDR, not two.
+	// networkLock serialises the making and removing of host-only
+	// networks, which VirtualBox keeps for the user whatever the store:
+	// two creates at once make one interface for a CIDR, not two. It is in
+	// the user's cache directory (the store's root when there is none).
 	networkLock = "virtualbox-network.lock"
 )
 
@@ -108,6 +109,8 @@ type Driver struct {
 	debug        io.Writer
 	stat         func(string) (os.FileInfo, error)
 	stopGrace    time.Duration
+	// networkLockPath is the lock file of lockNetworks; "" is the user's.
+	networkLockPath string
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -335,18 +338,16 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ip, err := d.setUpHostOnly(ctx, r, v, cidr)
-	if err != nil {
-		return err
-	}
-	d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
-	d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, ip, d.HostOnly.Kind, d.HostOnly.Name))
 	src := d.Image
 	if imported != nil {
 		src = imported.Disks()[0]
 		d.Settings.CPUs, d.Settings.MemoryMB = imported.Int("cpus"), imported.Int("memory")
 		d.debugf("importing the disk of %s, with its %d CPUs and %d MB", d.Settings.ImportVM, d.Settings.CPUs, d.Settings.MemoryMB)
 	}
+	if err := d.createVM(ctx, r, v, cidr); err != nil {
+		return err
+	}
+	d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, d.IPAddress, d.HostOnly.Kind, d.HostOnly.Name))
 	d.say("virtualbox: making the disk from " + filepath.Base(src))
 	if err := makeDisk(ctx, r, src, d.path(DiskFile), d.Settings.DiskSizeMB, imported != nil); err != nil {
 		return err
@@ -354,7 +355,7 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err := cloudinit.WriteSeed(d.path(SeedFile), d.seedConfig(pub)); err != nil {
 		return fmt.Errorf("virtualbox: seed: %w", err)
 	}
-	for _, args := range d.vmCommands() {
+	for _, args := range d.vmStorageCommands() {
 		if _, err := r.Run(ctx, args...); err != nil {
 			return d.explain(err)
 		}
@@ -376,19 +377,78 @@ func (d *Driver) Create(ctx context.Context) error {
 	return err
 }
 
-// setUpHostOnly finds or makes the host-only network for cidr and gives
-// the machine its static address on it, under the store's network lock.
-func (d *Driver) setUpHostOnly(ctx context.Context, r Runner, v Version, cidr netip.Prefix) (string, error) {
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+// lockNetworks takes the user's lock on VirtualBox's host-only networks.
+func (d *Driver) lockNetworks() (*fsutil.Lock, error) {
+	path := d.networkLockPath
+	if path == "" {
+		path = filepath.Join(d.StorePath, networkLock)
+		if dir, err := os.UserCacheDir(); err == nil {
+			if err := os.MkdirAll(filepath.Join(dir, "machine"), 0o700); err == nil {
+				path = filepath.Join(dir, "machine", networkLock)
+			}
+		}
+	}
+	lock, err := fsutil.LockFile(path)
 	if err != nil {
-		return "", fmt.Errorf("virtualbox: %w", err)
+		return nil, fmt.Errorf("virtualbox: %w", err)
+	}
+	return lock, nil
+}
+
+// createVM finds or makes the host-only network for cidr, gives the
+// machine its static address on it and makes the VM with its NIC there,
+// all under the user's network lock: a create in another store sees the
+// VM, and so its address, before it picks one (a host-only network is
+// VirtualBox's for every store of the user).
+func (d *Driver) createVM(ctx context.Context, r Runner, v Version, cidr netip.Prefix) error {
+	lock, err := d.lockNetworks()
+	if err != nil {
+		return err
 	}
 	defer func() { _ = lock.Unlock() }()
-	p, err := d.network(r, v).ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &d.HostOnly)
+	ip, err := d.setUpHostOnly(ctx, r, v, cidr)
+	if err != nil {
+		return err
+	}
+	d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
+	for _, args := range d.vmCreateCommands() {
+		if _, err := r.Run(ctx, args...); err != nil {
+			return d.explain(err)
+		}
+	}
+	return nil
+}
+
+// setUpHostOnly finds or makes the host-only network for cidr and gives
+// the machine its static address on it: one that no machine of the store
+// has, nor a machine of another store whose VM is on the same network.
+// The caller holds the network lock.
+func (d *Driver) setUpHostOnly(ctx context.Context, r Runner, v Version, cidr netip.Prefix) (string, error) {
+	n := d.network(r, v)
+	p, err := n.ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &d.HostOnly)
 	if err != nil {
 		return "", err
 	}
-	ip, err := d.pool().Allocate(d.MachineName, p.static)
+	users, err := n.users(ctx, d.HostOnly, d.dir())
+	if err != nil {
+		return "", err
+	}
+	taken := map[string]bool{}
+	for _, u := range users {
+		if cfg := u["CfgFile"]; cfg != "" {
+			dir := filepath.Dir(filepath.Dir(cfg))
+			if b, err := os.ReadFile(filepath.Join(dir, AddressFile)); err == nil {
+				taken[strings.TrimSpace(string(b))] = true
+			}
+		}
+	}
+	var free []string
+	for _, a := range p.static {
+		if !taken[a] {
+			free = append(free, a)
+		}
+	}
+	ip, err := d.pool().Allocate(d.MachineName, free)
 	if errors.Is(err, addrpool.ErrExhausted) {
 		return "", fmt.Errorf("virtualbox: the %d static addresses of %s below its DHCP range are taken by the store's machines: remove one, or give another --%s", len(p.static), cidr.Masked(), FlagHostOnlyCIDR)
 	}
@@ -502,8 +562,15 @@ func (d *Driver) osType() string {
 	return "Debian_64"
 }
 
-// vmCommands are the VBoxManage commands that make and configure the VM.
+// vmCommands are the VBoxManage commands that make and configure the VM:
+// vmCreateCommands, then vmStorageCommands.
 func (d *Driver) vmCommands() [][]string {
+	return append(d.vmCreateCommands(), d.vmStorageCommands()...)
+}
+
+// vmCreateCommands make and register the VM with its CPUs, memory and
+// NICs: what another create must see of it at once (its host-only NIC).
+func (d *Driver) vmCreateCommands() [][]string {
 	name := d.MachineName
 	cmds := [][]string{
 		{"createvm", "--basefolder", d.dir(), "--name", name, "--register"},
@@ -545,11 +612,17 @@ func (d *Driver) vmCommands() [][]string {
 		"--nicpromisc2", d.Settings.HostOnlyPromisc,
 		"--cableconnected2", "on",
 		"--macaddress2", d.mac("hostonly"))
-	cmds = append(cmds, nic2,
-		[]string{"storagectl", name, "--name", Controller, "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--hostiocache", "on"},
-		[]string{"storageattach", name, "--storagectl", Controller, "--port", "0", "--device", "0", "--type", "hdd", "--medium", d.path(DiskFile)},
-		[]string{"storageattach", name, "--storagectl", Controller, "--port", "1", "--device", "0", "--type", "dvddrive", "--medium", d.path(SeedFile)},
-	)
+	return append(cmds, nic2)
+}
+
+// vmStorageCommands attach the disk, the seed and the shared folder.
+func (d *Driver) vmStorageCommands() [][]string {
+	name := d.MachineName
+	cmds := [][]string{
+		{"storagectl", name, "--name", Controller, "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--hostiocache", "on"},
+		{"storageattach", name, "--storagectl", Controller, "--port", "0", "--device", "0", "--type", "hdd", "--medium", d.path(DiskFile)},
+		{"storageattach", name, "--storagectl", Controller, "--port", "1", "--device", "0", "--type", "dvddrive", "--medium", d.path(SeedFile)},
+	}
 	if dir, share, ok := d.share(); ok {
 		cmds = append(cmds,
 			[]string{"sharedfolder", "add", name, "--name", share, "--hostpath", dir, "--automount"},
@@ -723,9 +796,9 @@ func (d *Driver) repairHostOnly(ctx context.Context, r Runner) error {
 		}
 		return nil
 	}
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+	lock, err := d.lockNetworks()
 	if err != nil {
-		return fmt.Errorf("virtualbox: %w", err)
+		return err
 	}
 	defer func() { _ = lock.Unlock() }()
 	old := d.HostOnly
@@ -950,9 +1023,9 @@ func (d *Driver) releaseHostOnly(ctx context.Context, r Runner) error {
 	if !h.Created || h.Name == "" {
 		return nil
 	}
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+	lock, err := d.lockNetworks()
 	if err != nil {
-		return fmt.Errorf("virtualbox: %w", err)
+		return err
 	}
 	defer func() { _ = lock.Unlock() }()
 	if cidr, err := ParseCIDR(d.Settings.HostOnlyCIDR); err == nil {
@@ -968,11 +1041,11 @@ func (d *Driver) releaseHostOnly(ctx context.Context, r Runner) error {
 		}
 	}
 	n := network{vbm: r}
-	used, err := n.inUse(ctx, h, d.MachineName)
+	users, err := n.users(ctx, h, d.dir())
 	if err != nil {
 		return err
 	}
-	if used {
+	if len(users) > 0 {
 		d.debugf("keeping the host-only %s %s: another VM uses it", h.Kind, h.Name)
 		return nil
 	}

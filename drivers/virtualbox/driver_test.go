@@ -83,6 +83,7 @@ func (h *testHost) driver(t *testing.T, name string) *Driver {
 // wire points d at h.
 func (h *testHost) wire(d *Driver) {
 	d.vbm, d.goos, d.goarch, d.cpuinfo, d.networksConf = h.fake, h.goos, "amd64", h.cpuinfo, h.conf
+	d.networkLockPath = filepath.Join(filepath.Dir(h.conf), networkLock)
 	d.interfaces = func() ([]hostInterface, error) { return h.ifaces, nil }
 	d.notify = func(s string) { _, _ = h.notes.Write([]byte(s + "\n")) }
 	d.debug = h.debug
@@ -169,13 +170,14 @@ func TestCreateRollback(t *testing.T) {
 		{"virtualbox-7.0", "7.0.14r161095", "linux", "error-svm-in-use.txt", "sudo modprobe -r kvm_amd"},
 		{"virtualbox-7.0-macos", "7.0.14r161095", "darwin", "error-locked-startvm.txt", "is locked by another session"},
 		{"createvm-fails", "7.0.14r161095", "linux", "error-createvm-exists.txt", "VBoxManage createvm: Machine settings file '/home/me/.docker/machine/machines/dev/dev/dev.vbox' already exists (VBOX_E_FILE_ERROR)"},
+		{"storagectl-fails", "7.0.14r161095", "linux", "error-locked-modifyvm.txt", "the VirtualBox VM dev is locked by another session"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, tc.version)
 			h.goos = tc.goos
-			cmd := "startvm"
-			if tc.name == "createvm-fails" {
-				cmd = "createvm"
+			cmd, _, _ := strings.Cut(tc.name, "-fails")
+			if cmd == tc.name {
+				cmd = "startvm"
 			}
 			h.fake.failWith(cmd, tc.fail)
 			d := h.driver(t, "dev")
@@ -668,17 +670,21 @@ func TestShareNote(t *testing.T) {
 	}
 }
 
-// TestCreateConcurrent: machines created at once in one store share one
-// host-only interface for their CIDR and get distinct addresses.
+// TestCreateConcurrent: machines created at once, in one store and in
+// another, share one host-only interface for their CIDR and get distinct
+// addresses.
 func TestCreateConcurrent(t *testing.T) {
 	h := newHost(t, "7.0.14r161095")
 	h.fake.failWith("startvm", "error-vmx-root.txt")
 	img := rawImage(t)
-	first := h.driver(t, "m0")
-	ds := []*Driver{first}
-	for _, name := range []string{"m1", "m2", "m3"} {
+	first, other := h.driver(t, "m0"), h.driver(t, "o0")
+	ds := []*Driver{first, other}
+	for i, name := range []string{"m1", "m2", "m3", "o1"} {
 		d := NewDriver().(*Driver)
 		d.MachineName, d.StorePath = name, first.StorePath
+		if i == 3 {
+			d.StorePath = other.StorePath
+		}
 		h.wire(d)
 		ds = append(ds, d)
 	}

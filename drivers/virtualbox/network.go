@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -355,30 +357,36 @@ func (n network) ensureNet(ctx context.Context, cidr netip.Prefix, p plan, h *Ho
 	return p.without(netip.Addr{}, netip.Addr{}, cidr.Masked().Addr().Next()), nil
 }
 
-// inUse reports whether a registered VM other than self has a NIC on h.
-func (n network) inUse(ctx context.Context, h HostOnly, self string) (bool, error) {
+// users are the registered VMs with a NIC on h, but the machine's own:
+// the one whose settings are in selfDir.
+func (n network) users(ctx context.Context, h HostOnly, selfDir string) ([]MachineInfo, error) {
 	out, err := n.vbm.Run(ctx, "list", "vms")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	for uuid, name := range ParseVMs(out) {
-		if name == self {
-			continue
-		}
-		info, err := n.vbm.Run(ctx, "showvminfo", uuid, "--machinereadable")
+	vms := ParseVMs(out)
+	uuids := slices.Sorted(maps.Keys(vms))
+	var users []MachineInfo
+	for _, uuid := range uuids {
+		out, err := n.vbm.Run(ctx, "showvminfo", uuid, "--machinereadable")
 		if errors.Is(err, drivers.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		for k, v := range ParseMachineInfo(info) {
+		info := ParseMachineInfo(out)
+		if cfg := info["CfgFile"]; cfg != "" && filepath.Clean(filepath.Dir(filepath.Dir(cfg))) == filepath.Clean(selfDir) {
+			continue
+		}
+		for k, v := range info {
 			if v == h.Name && (strings.HasPrefix(k, "hostonlyadapter") || strings.HasPrefix(k, "hostonly-network")) {
-				return true, nil
+				users = append(users, info)
+				break
 			}
 		}
 	}
-	return false, nil
+	return users, nil
 }
 
 // remove deletes h and the DHCP server this machine added for it.
