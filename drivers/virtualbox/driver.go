@@ -191,7 +191,7 @@ func (d *Driver) runner() (Runner, error) {
 func (d *Driver) network(r Runner, v Version) network {
 	n := network{vbm: r, goos: d.hostOS(), version: v, interfaces: d.interfaces, networksConf: d.networksConf, say: d.say}
 	if n.interfaces == nil {
-		n.interfaces = HostInterfaces
+		n.interfaces = hostInterfaces
 	}
 	if n.networksConf == "" {
 		n.networksConf = NetworksConf

@@ -49,8 +49,8 @@ type hostInterface struct {
 	Addrs []netip.Prefix
 }
 
-// HostInterfaces lists the host's interfaces (net.Interfaces).
-func HostInterfaces() ([]hostInterface, error) {
+// hostInterfaces lists the host's interfaces (net.Interfaces).
+func hostInterfaces() ([]hostInterface, error) {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return nil, err

@@ -149,3 +149,18 @@ func TestAllowedRanges(t *testing.T) {
 		t.Error("networksConfApplies")
 	}
 }
+
+// TestHostInterfaces: the host's interfaces come with their addresses and
+// flags; every host has its loopback.
+func TestHostInterfaces(t *testing.T) {
+	ifs, err := hostInterfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifs {
+		if i.Loop && slices.Contains(i.Addrs, netip.MustParsePrefix("127.0.0.1/8")) {
+			return
+		}
+	}
+	t.Errorf("no loopback with 127.0.0.1/8 among %+v", ifs)
+}
