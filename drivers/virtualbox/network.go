@@ -256,6 +256,9 @@ func (n network) ensure(ctx context.Context, cidr netip.Prefix, noDHCP bool, h *
 	p := layout(cidr)
 	*h = HostOnly{}
 	if n.kind() == KindNetwork {
+		if noDHCP && n.say != nil {
+			n.say("virtualbox: --" + FlagHostOnlyNoDHCP + " does nothing on VirtualBox 7's host-only networks (macOS), whose DHCP range is part of the network; the machine's address is static anyway")
+		}
 		return n.ensureNet(ctx, cidr, p, h)
 	}
 	h.Kind = KindInterface
