@@ -1,59 +1,19 @@
 package qemu
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/vmready"
 )
 
 // BootError says that a VM did not come up, with the last lines of its
 // serial console.
-type BootError struct {
-	Reason string   // what went wrong, one line
-	Log    string   // the serial log's path
-	Tail   []string // its last lines
-}
-
-// Error is the reason, then the serial log's tail, indented.
-func (e *BootError) Error() string {
-	if len(e.Tail) == 0 {
-		return fmt.Sprintf("%s; the VM printed nothing on its serial console (%s)", e.Reason, e.Log)
-	}
-	return fmt.Sprintf("%s; last lines of its serial console (%s):\n    %s", e.Reason, e.Log, strings.Join(e.Tail, "\n    "))
-}
-
-// bootStage is a step of a boot, recognised in the serial log.
-type bootStage struct {
-	name   string // shown on progress
-	marker string // first text of this stage on the serial console; "" for the first
-}
-
-// bootStages are the steps a boot goes through before SSH answers.
-var bootStages = []bootStage{
-	{"firmware", ""},
-	{"boot loader", "BdsDxe: starting"},
-	{"kernel", "Linux version"},
-	{"system", "systemd["},
-}
-
-// nothingToBoot are what firmware prints when the disk holds nothing it
-// can boot: OVMF falls back to its shell (the only boot option left with a
-// strict boot order), SeaBIOS says so.
-var nothingToBoot = []string{
-	"UEFI Interactive Shell",
-	"No bootable device",
-}
-
-// tailLines is how many serial log lines a BootError shows.
-const tailLines = 20
+type BootError = vmready.BootError
 
 // bootNotice is how often WaitBoot says it still waits.
 const bootNotice = 15 * time.Second
@@ -68,7 +28,7 @@ const bootNotice = 15 * time.Second
 func (v *VM) WaitBoot(ctx context.Context, w io.Writer, sshAddr string, bound time.Duration) error {
 	start := time.Now()
 	elapsed := func() int { return int(time.Since(start).Seconds()) }
-	stage, lastNote := -1, time.Now()
+	stage, lastNote := "", time.Now()
 	say := func(format string, args ...any) {
 		fmt.Fprintf(w, "qemu: "+format+" (%d s)\n", append(args, elapsed())...)
 		lastNote = time.Now()
@@ -83,21 +43,21 @@ func (v *VM) WaitBoot(ctx context.Context, w io.Writer, sshAddr string, bound ti
 	wctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	err = retry.Poll(wctx, time.Second, time.Second, func(ctx context.Context) error {
-		if s := v.stage(); s > stage {
+		if s := v.stage(); s != stage {
 			stage = s
-			say("%s", bootStages[s].name)
+			say("%s", s)
 		}
-		if v.nothingToBoot() {
-			return retry.Stop(v.bootError("the firmware found nothing to boot on the machine's disk: is the image a bootable cloud image for this architecture?"))
+		if vmready.NothingToBoot(v.path(SerialLog)) {
+			return retry.Stop(v.bootError(vmready.NothingToBootReason))
 		}
-		if err := sshBanner(ctx, sshAddr); err == nil {
+		if err := vmready.SSHBanner(ctx, sshAddr); err == nil {
 			return nil
 		}
 		if !v.alive(pid) {
 			return retry.Stop(v.bootError("QEMU exited during the boot"))
 		}
 		if time.Since(lastNote) >= bootNotice {
-			say("still booting (%s), waiting for SSH on %s", bootStages[stage].name, sshAddr)
+			say("still booting (%s), waiting for SSH on %s", stage, sshAddr)
 		}
 		return errors.New("no SSH banner yet")
 	})
@@ -115,100 +75,13 @@ func (v *VM) WaitBoot(ctx context.Context, w io.Writer, sshAddr string, bound ti
 	return v.bootError(fmt.Sprintf("the VM did not answer on SSH (%s) within %s", sshAddr, bound))
 }
 
-// stage is the last boot stage the serial log shows, 0 when it shows none.
-func (v *VM) stage() int {
-	log, _ := os.ReadFile(v.path(SerialLog))
-	for i := len(bootStages) - 1; i > 0; i-- {
-		if bytes.Contains(log, []byte(bootStages[i].marker)) {
-			return i
-		}
-	}
-	return 0
-}
-
-// nothingToBoot reports whether the serial log shows the firmware giving up
-// on the disk.
-func (v *VM) nothingToBoot() bool {
-	log, _ := os.ReadFile(v.path(SerialLog))
-	for _, m := range nothingToBoot {
-		if bytes.Contains(log, []byte(m)) {
-			return true
-		}
-	}
-	return false
-}
+// stage is the last boot stage the serial log shows.
+func (v *VM) stage() string { return vmready.Stage(v.path(SerialLog)) }
 
 // SerialTail is the last n non-empty lines of the VM's serial log, with
 // terminal control sequences removed.
-func (v *VM) SerialTail(n int) []string {
-	data, _ := os.ReadFile(v.path(SerialLog))
-	var lines []string
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(stripControl(l)); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
-}
+func (v *VM) SerialTail(n int) []string { return vmready.SerialTail(v.path(SerialLog), n) }
 
 func (v *VM) bootError(reason string) *BootError {
-	return &BootError{Reason: reason, Log: v.path(SerialLog), Tail: v.SerialTail(tailLines)}
-}
-
-// stripControl drops ANSI escape sequences and other control characters
-// that firmware and consoles write.
-func stripControl(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == 0x1b { // ESC [ ... final byte in @..~
-			if i+1 < len(s) && s[i+1] == '[' {
-				i += 2
-				for i < len(s) && (s[i] < '@' || s[i] > '~') {
-					i++
-				}
-			}
-			continue
-		}
-		if c < ' ' && c != '\t' {
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-// sshBanner reads an SSH server's identification line ("SSH-2.0-...")
-// from addr.
-func sshBanner(ctx context.Context, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	conn, err := new(net.Dialer).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetReadDeadline(d)
-	}
-	buf := make([]byte, 0, 256)
-	chunk := make([]byte, 256)
-	for len(buf) < 4096 {
-		n, err := conn.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		// Servers may send other lines before the identification (RFC 4253 4.2).
-		lines := strings.Split(string(buf), "\n")
-		for _, line := range lines[:len(lines)-1] {
-			if strings.HasPrefix(line, "SSH-") {
-				return nil
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return errors.New("no SSH identification line")
+	return vmready.NewBootError(reason, v.path(SerialLog))
 }

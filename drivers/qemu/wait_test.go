@@ -28,72 +28,12 @@ func TestSerialTail(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("tail = %q, want %q", got, want)
 	}
-	if s := bootStages[v.stage()].name; s != "kernel" {
+	if s := v.stage(); s != "kernel" {
 		t.Errorf("stage = %s, want kernel", s)
 	}
 	if tail := Open(t.TempDir()).SerialTail(3); len(tail) != 0 {
 		t.Errorf("tail of no log = %q", tail)
 	}
-}
-
-func TestBootError(t *testing.T) {
-	e := &BootError{Reason: "the VM did not answer on SSH (127.0.0.1:1) within 5m0s", Log: "/m/serial.log", Tail: []string{"a", "b"}}
-	want := "the VM did not answer on SSH (127.0.0.1:1) within 5m0s; last lines of its serial console (/m/serial.log):\n    a\n    b"
-	if e.Error() != want {
-		t.Errorf("got %q\nwant %q", e.Error(), want)
-	}
-	e.Tail = nil
-	if !strings.HasSuffix(e.Error(), "the VM printed nothing on its serial console (/m/serial.log)") {
-		t.Errorf("got %q", e.Error())
-	}
-}
-
-// serve accepts connections on a loopback port and hands each to handle.
-func serve(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			handle(c)
-			c.Close()
-		}
-	}()
-	return l.Addr().String()
-}
-
-func TestSSHBanner(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		handle func(net.Conn)
-		ok     bool
-	}{
-		{"banner", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")) }, true},
-		{"lines before the banner", func(c net.Conn) { c.Write([]byte("hello\r\nSSH-2.0-x\r\n")) }, true},
-		// What user-mode networking does before the guest listens.
-		{"accepts and closes", func(net.Conn) {}, false},
-		{"not ssh", func(c net.Conn) { c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")) }, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := serve(t, tc.handle)
-			err := sshBanner(context.Background(), addr)
-			if tc.ok != (err == nil) {
-				t.Errorf("sshBanner = %v, want ok %v", err, tc.ok)
-			}
-		})
-	}
-	t.Run("nothing listens", func(t *testing.T) {
-		if err := sshBanner(context.Background(), net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))); err == nil {
-			t.Error("sshBanner succeeded with nothing listening")
-		}
-	})
 }
 
 func TestWaitBootNotRunning(t *testing.T) {
@@ -125,7 +65,22 @@ func TestStatusOf(t *testing.T) {
 // and an SSH address that answer in each way a boot ends.
 func TestWaitBootLiveProcess(t *testing.T) {
 	banner := func(t *testing.T) string {
-		return serve(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+				c.Close()
+			}
+		}()
+		return l.Addr().String()
 	}
 	silent := func(t *testing.T) string { return "127.0.0.1:" + strconv.Itoa(standin.SilentPort(t)) }
 	for _, tc := range []struct {
