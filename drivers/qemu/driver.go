@@ -205,30 +205,10 @@ func (d *Driver) ensureKey() (string, error) {
 // fetchImage gets the image into the store's cache, with progress lines
 // shown to the user.
 func (d *Driver) fetchImage(ctx context.Context) (vmimage.Image, error) {
-	src := vmimage.Source{URL: d.Settings.ImageURL}
-	if src.URL == "" {
-		u, err := vmimage.DefaultImageURL()
-		if err != nil {
-			return vmimage.Image{}, fmt.Errorf("%w; give an image with --%s", err, FlagImageURL)
-		}
-		src.URL = u
-	}
-	if d.Settings.ImageChecksum != "" {
-		sum, err := vmimage.ParseChecksum(d.Settings.ImageChecksum)
-		if err != nil {
-			return vmimage.Image{}, fmt.Errorf("--%s: %w", FlagImageChecksum, err)
-		}
-		src.Checksum = sum
-	}
-	f := vmimage.NewFetcher(vmimage.CachePath(d.StorePath), vmimage.Options{
-		Progress:     vmimage.LineWriter(plugin.Notify),
-		ChecksumFlag: "--" + FlagImageChecksum,
-	})
-	img, err := f.Fetch(ctx, src)
-	if err != nil {
-		return vmimage.Image{}, fmt.Errorf("image: %w", err)
-	}
-	return img, nil
+	return vmimage.FetchRequest(ctx, d.StorePath, vmimage.Request{
+		URL: d.Settings.ImageURL, Checksum: d.Settings.ImageChecksum, Default: vmimage.DefaultImageURL,
+		URLFlag: FlagImageURL, ChecksumFlag: FlagImageChecksum,
+	}, plugin.Notify)
 }
 
 // meshPool is the store's pool of mesh addresses.

@@ -460,30 +460,10 @@ func (d *Driver) setUpHostOnly(ctx context.Context, r Runner, v Version, cidr ne
 
 // fetchImage gets the image into the store's cache, with progress.
 func (d *Driver) fetchImage(ctx context.Context) (vmimage.Image, error) {
-	src := vmimage.Source{URL: d.Settings.ImageURL}
-	if src.URL == "" {
-		u, err := vmimage.DefaultRawImageURL()
-		if err != nil {
-			return vmimage.Image{}, fmt.Errorf("%w; give an image with --%s", err, FlagImageURL)
-		}
-		src.URL = u
-	}
-	if d.Settings.ImageChecksum != "" {
-		sum, err := vmimage.ParseChecksum(d.Settings.ImageChecksum)
-		if err != nil {
-			return vmimage.Image{}, fmt.Errorf("--%s: %w", FlagImageChecksum, err)
-		}
-		src.Checksum = sum
-	}
-	f := vmimage.NewFetcher(vmimage.CachePath(d.StorePath), vmimage.Options{
-		Progress:     vmimage.LineWriter(d.say),
-		ChecksumFlag: "--" + FlagImageChecksum,
-	})
-	img, err := f.Fetch(ctx, src)
-	if err != nil {
-		return vmimage.Image{}, fmt.Errorf("image: %w", err)
-	}
-	return img, nil
+	return vmimage.FetchRequest(ctx, d.StorePath, vmimage.Request{
+		URL: d.Settings.ImageURL, Checksum: d.Settings.ImageChecksum, Default: vmimage.DefaultRawImageURL,
+		URLFlag: FlagImageURL, ChecksumFlag: FlagImageChecksum,
+	}, d.say)
 }
 
 // freePorts picks two free loopback ports, for SSH and the engine.
