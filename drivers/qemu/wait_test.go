@@ -15,27 +15,6 @@ import (
 	"github.com/machine-cli/machine/internal/standin"
 )
 
-func TestSerialTail(t *testing.T) {
-	dir := t.TempDir()
-	log := "\x1b[2J\x1b[01;01HBdsDxe: starting Boot0001\r\n\r\n[    0.000000] Linux version 6.1.0\r\n" +
-		"line a\r\nline b\r\n\x1b[0;32m  OK  \x1b[0m] Started ssh.service\r\n"
-	if err := os.WriteFile(filepath.Join(dir, SerialLog), []byte(log), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	v := Open(dir)
-	got := v.SerialTail(3)
-	want := []string{"line a", "line b", "OK  ] Started ssh.service"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("tail = %q, want %q", got, want)
-	}
-	if s := v.stage(); s != "kernel" {
-		t.Errorf("stage = %s, want kernel", s)
-	}
-	if tail := Open(t.TempDir()).SerialTail(3); len(tail) != 0 {
-		t.Errorf("tail of no log = %q", tail)
-	}
-}
-
 func TestWaitBootNotRunning(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, SerialLog), []byte("BdsDxe: starting Boot0001\r\n"), 0o600); err != nil {

@@ -71,7 +71,6 @@ const (
 	loginBound     = 2 * time.Minute
 	cloudInitBound = 5 * time.Minute
 	stopGrace      = 60 * time.Second
-	bootNotice     = 15 * time.Second
 )
 
 // Driver is the virtualbox driver. Its exported fields are its
@@ -799,44 +798,16 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 	if _, err := r.Run(ctx, "startvm", d.MachineName, "--type", d.Settings.UIType); err != nil {
 		return d.explain(startError(err, d.MachineName, d.hostOS()))
 	}
-	start := time.Now()
-	addr := net.JoinHostPort(loopback, strconv.Itoa(d.SSHPort))
-	last, stage := time.Now(), ""
-	wctx, cancel := context.WithTimeout(ctx, bootBound)
-	defer cancel()
-	err := retry.Poll(wctx, time.Second, time.Second, func(ctx context.Context) error {
-		if s := vmready.Stage(d.path(SerialLog)); s != stage {
-			stage = s
-			d.say(fmt.Sprintf("virtualbox: %s (%d s)", s, int(time.Since(start).Seconds())))
-		}
-		if vmready.NothingToBoot(d.path(SerialLog)) {
-			return retry.Stop(d.bootError(vmready.NothingToBootReason))
-		}
-		if vmready.SSHBanner(ctx, addr) == nil {
-			return nil
-		}
-		info, err := d.info(ctx, r)
-		if err == nil && info.State() != "running" {
-			return retry.Stop(d.bootError(fmt.Sprintf("the VM is %s, not running", info.State())))
-		}
-		if time.Since(last) >= bootNotice {
-			d.say(fmt.Sprintf("virtualbox: still booting (%s), waiting for SSH on %s (%d s)", stage, addr, int(time.Since(start).Seconds())))
-			last = time.Now()
-		}
-		return errors.New("no SSH banner yet")
+	return vmready.WaitBoot(ctx, vmready.Boot{
+		Serial: d.path(SerialLog), SSHAddr: net.JoinHostPort(loopback, strconv.Itoa(d.SSHPort)), Bound: bootBound,
+		Say: func(line string) { d.say("virtualbox: " + line) },
+		Gone: func(ctx context.Context) string {
+			if info, err := d.info(ctx, r); err == nil && info.State() != "running" {
+				return fmt.Sprintf("the VM is %s, not running", info.State())
+			}
+			return ""
+		},
 	})
-	if err == nil {
-		d.say(fmt.Sprintf("virtualbox: SSH answers on %s (%d s)", addr, int(time.Since(start).Seconds())))
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	var be *vmready.BootError
-	if errors.As(err, &be) {
-		return be
-	}
-	return d.bootError(fmt.Sprintf("the VM did not answer on SSH (%s) within %s", addr, bootBound))
 }
 
 // bootError says the VM did not come up, with the last lines of its
