@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strconv"
@@ -128,14 +129,28 @@ func (d *Driver) fetchISO(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := os.ReadFile(img.Path)
-	if err != nil {
-		return "", fmt.Errorf("virtualbox: %w", err)
-	}
-	if err := os.WriteFile(d.path(ISOFile), data, 0o600); err != nil {
-		return "", fmt.Errorf("virtualbox: %w", err)
+	if err := copyFile(img.Path, d.path(ISOFile)); err != nil {
+		return "", fmt.Errorf("virtualbox: copy the ISO: %w", err)
 	}
 	return img.Path, nil
+}
+
+// copyFile copies src to dst (0600), streaming.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // ParseGuestIP reads the first IPv4 address of `ip addr show dev IF`.

@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/internal/vmready"
+	"github.com/machine-cli/machine/sshclient/sshtest"
 )
 
 // TestFormatMeDisk reads the disk back: it starts with the magic string,
@@ -213,5 +216,41 @@ func TestBoot2DockerArm64(t *testing.T) {
 	err := d.PreCreateCheck(t.Context())
 	if !errors.Is(err, drivers.ErrInvalidConfig) || !strings.Contains(err.Error(), "boot2docker's ISOs are for x86-64 only and this host is arm64") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestBoot2DockerGuestIPOverSSH: the wait after boot logs in without
+// waiting for cloud-init (boot2docker has none), and the address is read
+// with `ip addr show dev eth1` over SSH (an SSH server whose `ip` prints
+// what boot2docker's does).
+func TestBoot2DockerGuestIPOverSSH(t *testing.T) {
+	bin := t.TempDir()
+	ipScript := "#!/bin/sh\n[ \"$*\" = 'addr show dev eth1' ] || exit 1\ncat <<'X'\n4: eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP\n    link/ether 08:00:27:a1:b2:c3 brd ff:ff:ff:ff:ff:ff\n    inet 192.168.59.101/24 brd 192.168.59.255 scope global eth1\nX\n"
+	if err := os.WriteFile(filepath.Join(bin, "ip"), []byte(ipScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := sshtest.NewServer(t, sshtest.Options{Env: []string{"PATH=" + bin + ":" + os.Getenv("PATH")}})
+	h := newHost(t, "7.0.14r161095")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagBoot2DockerURL: "/isos/boot2docker.iso"}); err != nil {
+		t.Fatal(err)
+	}
+	d.SSHPort, d.SSHKeyPath = srv.Port, srv.ClientKeyPath
+	d.HostOnly = HostOnly{Kind: KindInterface, Name: "vboxnet0"}
+	if err := vmready.Wait(t.Context(), vmready.Config{Host: loopback, Port: d.SSHPort, User: SSHUser, KeyPath: d.SSHKeyPath,
+		KnownHostsPath: d.path(knownHostsFile), Machine: "dev", LoginBound: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.waitGuestIP(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d.IPAddress != "192.168.59.101" {
+		t.Errorf("address %q", d.IPAddress)
+	}
+	if cmds := strings.Join(srv.Commands(), "\n"); cmds != "ip addr show dev eth1" {
+		t.Errorf("commands run: %q", cmds)
+	}
+	if !strings.Contains(h.notes.String(), "dev got 192.168.59.101 from the host-only interface vboxnet0") {
+		t.Errorf("notes:\n%s", h.notes)
 	}
 }
