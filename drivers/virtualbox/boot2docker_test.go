@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,5 +254,55 @@ func TestBoot2DockerGuestIPOverSSH(t *testing.T) {
 	}
 	if !strings.Contains(h.notes.String(), "dev got 192.168.59.101 from the host-only interface vboxnet0") {
 		t.Errorf("notes:\n%s", h.notes)
+	}
+}
+
+// TestBoot2DockerISOUnverified: an ISO served without a checksum (as
+// boot2docker's releases are) is fetched, said to be unverified, and
+// copied into the machine's directory; a given checksum that does not
+// match fails.
+func TestBoot2DockerISOUnverified(t *testing.T) {
+	iso := append([]byte("CD001"), make([]byte, 8192)...)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v19.03.12/boot2docker.iso" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(iso)
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name, checksum, want string
+	}{
+		{name: "no checksum anywhere", want: "No checksum is published beside " + srv.URL + "/v19.03.12/boot2docker.iso"},
+		{name: "a wrong checksum given", checksum: "sha256:" + strings.Repeat("0", 64), want: "checksum mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t, "7.0.14r161095")
+			d := h.driver(t, "dev")
+			opts := drivers.Options{FlagBoot2DockerURL: srv.URL + "/v19.03.12/boot2docker.iso"}
+			if tc.checksum != "" {
+				opts[FlagImageChecksum] = tc.checksum
+			}
+			if err := d.SetConfigFromFlags(t.Context(), opts); err != nil {
+				t.Fatal(err)
+			}
+			_, err := d.fetchISO(t.Context())
+			if tc.checksum != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("fetch = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(h.notes.String(), tc.want) {
+				t.Errorf("notes lack %q:\n%s", tc.want, h.notes)
+			}
+			if got, err := os.ReadFile(d.path(ISOFile)); err != nil || !bytes.Equal(got, iso) {
+				t.Errorf("the machine's ISO differs from the served one (%v)", err)
+			}
+		})
 	}
 }
