@@ -63,8 +63,9 @@ esac
 
 // startBoot2DockerStandIn starts a test host shaped like boot2docker: the
 // Docker image's dockerd taken out of systemd's hands, boot2docker's
-// os-release, and boot2dockerInitStandIn running dockerd (without TLS, as
-// boot2docker before provisioning has no machine certificates).
+// os-release, its login user docker with passwordless sudo, and
+// boot2dockerInitStandIn running dockerd (without TLS, as boot2docker
+// before provisioning has no machine certificates).
 func startBoot2DockerStandIn(t *testing.T) *testHost {
 	t.Helper()
 	h := startHost(t, dockerImage)
@@ -81,7 +82,9 @@ func startBoot2DockerStandIn(t *testing.T) *testHost {
 			t.Fatalf("write %s on the stand-in: %v\n%s", path, err, out)
 		}
 	}
-	h.exec(t, "/etc/init.d/docker start")
+	h.exec(t, `useradd -m -s /bin/sh -g docker docker && echo 'docker ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/docker &&
+mkdir -p /home/docker/.ssh && cp /root/.ssh/authorized_keys /home/docker/.ssh/ && chown -R docker: /home/docker/.ssh && chmod 700 /home/docker/.ssh &&
+/etc/init.d/docker start`)
 	return h
 }
 
@@ -94,12 +97,15 @@ func startBoot2DockerStandIn(t *testing.T) *testHost {
 func TestBoot2DockerStandInHost(t *testing.T) {
 	h := startBoot2DockerStandIn(t)
 	m := newCLI(t)
-	r := m.createGeneric(t, h, "b1", "--engine-label", "role=b2d")
+	r := m.createGeneric(t, h, "b1", "--generic-ssh-user", "docker", "--engine-label", "role=b2d")
 	if !strings.Contains(r.Stderr, "Detected Boot2Docker 19.03.12 (TCL 10.1)") {
 		t.Errorf("create's progress lacks the detected OS:\n%s", r.Stderr)
 	}
 
 	t.Run("files", func(t *testing.T) {
+		if got := strings.TrimSpace(m.ok(t, "ssh", "b1", "id", "-un").Stdout); got != "docker" {
+			t.Errorf("ssh logs in as %q, want docker", got)
+		}
 		out := h.exec(t, "stat -c '%a %n' /var/lib/boot2docker/ca.pem /var/lib/boot2docker/server.pem /var/lib/boot2docker/server-key.pem /var/lib/boot2docker/profile; cat /var/lib/boot2docker/etc/hostname; hostname; ls /etc/docker/server.pem /etc/systemd/system/docker.service.d/10-machine.conf 2>&1 || true")
 		for _, want := range []string{"644 /var/lib/boot2docker/ca.pem", "644 /var/lib/boot2docker/server.pem", "600 /var/lib/boot2docker/server-key.pem",
 			"644 /var/lib/boot2docker/profile", "b1\nb1\n", "/etc/docker/server.pem': No such file", "10-machine.conf': No such file"} {
@@ -154,7 +160,7 @@ func TestBoot2DockerStandInHost(t *testing.T) {
 		// Another store: this one already has the host as b1.
 		m := newCLI(t)
 		m.fails(t, `install URL "distro"`, "create", "-d", "generic", "--generic-ip-address", h.IP,
-			"--generic-ssh-key", env.keyPath, "--engine-install-url", "distro", "b2")
+			"--generic-ssh-key", env.keyPath, "--generic-ssh-user", "docker", "--engine-install-url", "distro", "b2")
 		if got := m.ok(t, "ls", "-q").Stdout; got != "" {
 			t.Errorf("ls -q after the refused create = %q", got)
 		}
@@ -167,8 +173,11 @@ func TestBoot2DockerStandInHost(t *testing.T) {
 		state := "sha256sum /var/lib/boot2docker/*.pem /var/lib/boot2docker/profile"
 		before := h.exec(t, state)
 		other := newCLI(t)
-		other.fails(t, "dockerd did not start", "create", "-d", "generic", "--generic-ip-address", h.IP,
-			"--generic-ssh-key", env.keyPath, "--engine-opt", "no-such-flag", "b3")
+		r := other.fails(t, "dockerd did not start (/etc/init.d/docker restart", "create", "-d", "generic", "--generic-ip-address", h.IP,
+			"--generic-ssh-key", env.keyPath, "--generic-ssh-user", "docker", "--engine-opt", "no-such-flag", "b3")
+		if !strings.Contains(r.Stderr, "the end of /var/lib/boot2docker/docker.log") || !strings.Contains(r.Stderr, "no-such-flag") {
+			t.Errorf("the failure does not show dockerd's log:\n%s", r.Stderr)
+		}
 		if after := h.exec(t, state); after != before {
 			t.Errorf("the rollback left the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
