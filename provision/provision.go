@@ -1,7 +1,8 @@
 // Package provision turns a reachable Linux host into a Docker host that
 // machine manages: it names the host, installs Docker when missing, installs
-// the TLS certificates and runs dockerd with them through a systemd drop-in,
-// all over one SSH connection.
+// the TLS certificates and runs dockerd with them through a systemd drop-in
+// (on boot2docker, its profile and init script), all over one SSH
+// connection.
 package provision
 
 import (
