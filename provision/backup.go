@@ -27,6 +27,11 @@ var BackedUpPaths = []string{
 	"/etc/ufw/user.rules",
 	"/etc/ufw/user6.rules",
 	"/etc/firewalld/zones",
+	Boot2DockerProfilePath,
+	Boot2DockerCACertPath,
+	Boot2DockerServerCertPath,
+	Boot2DockerServerKeyPath,
+	boot2dockerHostnamePath,
 }
 
 // backedUpUnits are the units whose enabled and active states are recorded.
@@ -65,7 +70,7 @@ mv "$B.new" "$B"`
 // to a recorded directory. When the docker files or the units' states
 // changed, docker.service and docker.socket are put back in their recorded
 // enabled and active states, dockerd restarting on the restored
-// configuration. It prints "none" when there is no backup, else the list of
+// configuration (on boot2docker, dockerd restarts through its init script). It prints "none" when there is no backup, else the list of
 // what it changed ("docker", "firewall", "hostname").
 var restoreScript = `B="$R` + BackupRoot + `/$NAME"
 if [ ! -f "$B/manifest" ]; then echo none; exit 0; fi
@@ -77,7 +82,7 @@ differs() { # recorded path, saved copy: do they differ?
 }
 changed() {
   case $1 in
-  /etc/systemd/*|/etc/docker*) docker=1 ;;
+  /etc/systemd/*|/etc/docker*|/var/lib/boot2docker/*) docker=1 ;;
   /etc/ufw/*|/etc/firewalld/*) firewall=1 ;;
   esac
 }
@@ -113,7 +118,10 @@ while read -r kind p rest; do
     ;;
   esac
 done < "$B/manifest"
-if [ -n "$docker" ] && command -v systemctl >/dev/null 2>&1; then
+if [ -n "$docker" ] && grep -q '^ID=boot2docker' "$R/etc/os-release" 2>/dev/null; then
+  echo docker
+  ` + boot2dockerRestart + `
+elif [ -n "$docker" ] && command -v systemctl >/dev/null 2>&1; then
   echo docker
   systemctl daemon-reload
   systemctl stop docker.service 2>/dev/null || true

@@ -21,16 +21,22 @@ type currentState struct {
 }
 
 // managedFiles are the files provisioning writes whole.
-var managedFiles = []string{RemoteCACertPath, RemoteServerCertPath, RemoteServerKeyPath, DropInPath}
+var managedFiles = []string{RemoteCACertPath, RemoteServerCertPath, RemoteServerKeyPath, DropInPath,
+	Boot2DockerCACertPath, Boot2DockerServerCertPath, Boot2DockerServerKeyPath, Boot2DockerProfilePath}
 
-// stateProbe prints the sums of managedFiles and docker.service's states;
+// stateProbe prints the sums of managedFiles and docker.service's states
+// (on boot2docker, whether its init script says dockerd runs);
 // it runs as root (the server key is readable by root only).
 var stateProbe = section("sums") + `
 for f in ` + strings.Join(managedFiles, " ") + `; do
   if [ -f "$f" ]; then echo "$(sha256sum < "$f" | cut -d' ' -f1) $(stat -c %a "$f") $f"; fi
 done
 ` + section("active") + `
-systemctl is-active docker.service 2>/dev/null || true
+if grep -q '^ID=boot2docker' /etc/os-release 2>/dev/null; then
+  ` + boot2dockerInit + ` status >/dev/null 2>&1 && echo active || true
+else
+  systemctl is-active docker.service 2>/dev/null || true
+fi
 ` + section("enabled") + `
 systemctl is-enabled docker.service 2>/dev/null || true
 `

@@ -12,8 +12,9 @@ import (
 // OSProvisioner is what provisioning needs to know about one OS family: how
 // it installs and upgrades Docker from its own packages and which firewalls
 // it runs. The rest of provisioning (hostname, certificates, the systemd
-// drop-in) is the same for every family so far; a family without systemd
-// would add a method here for configuring the service.
+// drop-in) is the same for every family but boot2docker, which has no
+// systemd: provision runs its dockerd through its init script and profile
+// (os_boot2docker.go).
 //
 // SelectOS returns a family bound to the host's os-release; the families
 // are this package's own (the interface has an unexported method).
@@ -54,7 +55,7 @@ type OSProvisioner interface {
 // families are the OS families provision supports, in order of preference.
 // Add a family by implementing OSProvisioner in its own os_NAME.go and
 // listing it here.
-var families = []OSProvisioner{debianFamily{}, rhelFamily{}, fedoraFamily{}, suseFamily{}}
+var families = []OSProvisioner{debianFamily{}, rhelFamily{}, fedoraFamily{}, suseFamily{}, boot2dockerFamily{}}
 
 // SelectOS picks the provisioner for the OS: one whose IDs hold the OS's
 // ID, else the first whose Family is in ID_LIKE (closest first). An OS of

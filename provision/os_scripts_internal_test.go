@@ -31,7 +31,7 @@ func familyOf(t *testing.T, name string) OSProvisioner {
 // and upgrade scripts for "distro" and its firewall script for the engine
 // port, one golden file per OS.
 func TestFamilyScripts(t *testing.T) {
-	for _, name := range []string{"debian-13", "rocky-9.5", "fedora-42", "opensuse-leap-15.6", "sles-15-sp6"} {
+	for _, name := range []string{"debian-13", "rocky-9.5", "fedora-42", "opensuse-leap-15.6", "sles-15-sp6", "boot2docker-19.03.12"} {
 		t.Run(name, func(t *testing.T) {
 			f := familyOf(t, name)
 			got := fmt.Sprintf("# family %s; package manager %s; Docker packages %s; firewalls %s\n## install\n%s\n## upgrade\n%s\n## firewall 2376/tcp\n%s\n",

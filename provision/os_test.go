@@ -25,7 +25,7 @@ func readRelease(t *testing.T, name string) provision.OSRelease {
 	return rel
 }
 
-const supported = "supported: debian, ubuntu, rhel, centos, rocky, almalinux, ol, fedora, opensuse-leap, opensuse-tumbleweed, sles, and OSes whose ID_LIKE names debian, rhel, fedora, suse"
+const supported = "supported: debian, ubuntu, rhel, centos, rocky, almalinux, ol, fedora, opensuse-leap, opensuse-tumbleweed, sles, boot2docker, and OSes whose ID_LIKE names debian, rhel, fedora, suse, boot2docker"
 
 // TestSelectOSReleases selects the family of each distribution from its
 // real os-release file.
@@ -52,6 +52,7 @@ func TestSelectOSReleases(t *testing.T) {
 		{file: "opensuse-leap-15.6", family: "suse", pm: "zypper"},
 		{file: "opensuse-tumbleweed", family: "suse", pm: "zypper"},
 		{file: "sles-15-sp6", family: "suse", pm: "zypper"},
+		{file: "boot2docker-19.03.12", family: "boot2docker", pm: ""}, // ID_LIKE=tcl: by ID alone
 		{file: "arch", wantErr: "unsupported OS Arch Linux (ID=arch); " + supported},
 		{file: "alpine-3.22", wantErr: "unsupported OS Alpine Linux v3.22 (ID=alpine); " + supported},
 	} {
@@ -144,7 +145,7 @@ func TestDistroDocker(t *testing.T) {
 }
 
 func TestSupportedIDs(t *testing.T) {
-	want := []string{"debian", "ubuntu", "rhel", "centos", "rocky", "almalinux", "ol", "fedora", "opensuse-leap", "opensuse-tumbleweed", "sles"}
+	want := []string{"debian", "ubuntu", "rhel", "centos", "rocky", "almalinux", "ol", "fedora", "opensuse-leap", "opensuse-tumbleweed", "sles", "boot2docker"}
 	if got := provision.SupportedIDs(); !slices.Equal(got, want) {
 		t.Errorf("SupportedIDs() = %q, want %q", got, want)
 	}

@@ -1,7 +1,8 @@
 // Package provision turns a reachable Linux host into a Docker host that
 // machine manages: it names the host, installs Docker when missing, installs
-// the TLS certificates and runs dockerd with them through a systemd drop-in,
-// all over one SSH connection.
+// the TLS certificates and runs dockerd with them through a systemd drop-in
+// (on boot2docker, its profile and init script), all over one SSH
+// connection.
 package provision
 
 import (
@@ -74,7 +75,8 @@ type StepError struct {
 	// Step is Provision's "check options", "detect os", "install docker",
 	// "back up", "set hostname", "write certificates", "configure docker"
 	// or "start docker", or Upgrade's "check options", "detect os", "read
-	// version", "upgrade docker" or "start docker".
+	// version", "upgrade docker" or "start docker" ("check os" refuses
+	// boot2docker).
 	Step string
 	Err  error
 	// BackedUp: the step failed after the host's configuration was
@@ -338,12 +340,27 @@ func (p *run) detect(ctx context.Context) error {
 		return err
 	}
 	p.logf("Detected %s", rel.PrettyName)
+	if p.boot2docker() {
+		if err := checkBoot2DockerInstall(p.engine.InstallURL); err != nil {
+			return err
+		}
+		// Bad engine options fail here, before anything changes.
+		_, err := RenderBoot2DockerProfile(p.opts)
+		return err
+	}
 	// "distro" is refused where the OS has no Docker of its own, even when
 	// Docker is installed: `machine upgrade` would have nothing to upgrade.
 	if p.engine.InstallURL == "distro" {
 		return p.os.DistroDocker()
 	}
 	return nil
+}
+
+// boot2docker reports whether the host runs boot2docker, whose dockerd
+// runs from an init script rather than systemd.
+func (p *run) boot2docker() bool {
+	_, ok := p.os.(boot2dockerFamily)
+	return ok
 }
 
 func (p *run) setHostname(ctx context.Context) error {
@@ -355,7 +372,9 @@ func (p *run) setHostname(ctx context.Context) error {
 	p.logf("Setting the hostname to %s...", name)
 	var script strings.Builder
 	var stdin io.Reader
-	if p.hostname != name {
+	if p.hostname != name && p.boot2docker() {
+		script.WriteString(boot2dockerHostnameScript(name))
+	} else if p.hostname != name {
 		// hostnamectl fails where /etc/hostname is a bind mount (it
 		// renames over it); then write the file in place.
 		q := sshclient.ShellQuote(name)
@@ -374,6 +393,9 @@ func (p *run) installDocker(ctx context.Context) error {
 	if p.docker.dockerd != "" {
 		p.logf("Docker is installed (%s); reusing it", p.docker.dockerd)
 		return nil
+	}
+	if p.boot2docker() {
+		return errors.New("dockerd is not on this boot2docker host, whose Docker comes with its ISO")
 	}
 	var script, from string
 	switch u := p.engine.InstallURL; u {
@@ -460,11 +482,15 @@ func (p *run) writeCerts(ctx context.Context) error {
 		data []byte
 		mode os.FileMode
 	}
+	ca, cert, key := RemoteCACertPath, RemoteServerCertPath, RemoteServerKeyPath
+	if p.boot2docker() {
+		ca, cert, key = Boot2DockerCACertPath, Boot2DockerServerCertPath, Boot2DockerServerKeyPath
+	}
 	var stale []file
 	for _, f := range []file{
-		{RemoteCACertPath, p.opts.CACert, 0o644},
-		{RemoteServerCertPath, p.opts.ServerCert, 0o644},
-		{RemoteServerKeyPath, p.opts.ServerKey, 0o600},
+		{ca, p.opts.CACert, 0o644},
+		{cert, p.opts.ServerCert, 0o644},
+		{key, p.opts.ServerKey, 0o600},
 	} {
 		if !p.holds(f.path, f.data, f.mode) {
 			stale = append(stale, f)
@@ -484,6 +510,17 @@ func (p *run) writeCerts(ctx context.Context) error {
 }
 
 func (p *run) configureDocker(ctx context.Context) error {
+	if p.boot2docker() {
+		profile, err := RenderBoot2DockerProfile(p.opts)
+		if err != nil {
+			return err
+		}
+		p.logf("Configuring Docker...")
+		if p.holds(Boot2DockerProfilePath, []byte(profile), 0o644) {
+			return nil
+		}
+		return p.write(ctx, Boot2DockerProfilePath, []byte(profile), 0o644)
+	}
 	if !p.docker.units["docker.service"] {
 		return fmt.Errorf("there is no docker.service systemd unit for %s (machine needs systemd and a packaged Docker)", p.docker.dockerd)
 	}
@@ -512,8 +549,14 @@ func (p *run) startDocker(ctx context.Context) error {
 	// provisioning of a host changes nothing there.
 	restart := p.changed || !p.current.active
 	script := restartScript(p.docker.units["docker.socket"])
+	if p.boot2docker() {
+		script = boot2dockerRestart
+	}
 	if restart {
 		p.logf("Starting Docker...")
+	} else if p.boot2docker() {
+		p.logf("Docker's configuration is unchanged; dockerd keeps running.")
+		script = ":"
 	} else {
 		p.logf("Docker's configuration is unchanged; dockerd keeps running.")
 		script = ":"
@@ -541,7 +584,11 @@ func (p *run) startDocker(ctx context.Context) error {
 	if err != nil {
 		var ee *sshclient.ExitError
 		if errors.As(err, &ee) {
-			err = fmt.Errorf("dockerd did not start (systemctl restart docker: exit status %d)", ee.Status)
+			cmd := "systemctl restart docker"
+			if p.boot2docker() {
+				cmd = boot2dockerRestart
+			}
+			err = fmt.Errorf("dockerd did not start (%s: exit status %d)", cmd, ee.Status)
 		}
 		return p.diagnose(ctx, err)
 	}
@@ -590,6 +637,13 @@ const journalLines = 15
 func (p *run) diagnose(ctx context.Context, err error) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
+	if p.boot2docker() {
+		out, derr := p.output(dctx, fmt.Sprintf("tail -n %d %s 2>&1 || true", journalLines, boot2dockerLog), true)
+		if derr != nil {
+			return fmt.Errorf("%w (reading %s failed too: %v)", err, boot2dockerLog, derr)
+		}
+		return fmt.Errorf("%w; the end of %s:\n  %s", err, boot2dockerLog, strings.ReplaceAll(strings.TrimRight(out, "\n"), "\n", "\n  "))
+	}
 	// The log of docker.service's latest run only, without timestamps: the
 	// lines that say why dockerd stopped, not the history before.
 	script := fmt.Sprintf(`systemctl is-active docker || true

@@ -261,7 +261,7 @@ func TestProvisionStepFailures(t *testing.T) {
 			name:     "unsupported OS",
 			host:     fakeHost{uid: "0", osRelease: "NAME=\"Arch Linux\"\nPRETTY_NAME=\"Arch Linux\"\nID=arch\n"},
 			step:     "detect os",
-			contains: []string{"provision n1: detect os: unsupported OS Arch Linux (ID=arch); supported: debian, ubuntu, rhel, centos, rocky, almalinux, ol, fedora, opensuse-leap, opensuse-tumbleweed, sles, and OSes whose ID_LIKE names debian, rhel, fedora, suse"},
+			contains: []string{"provision n1: detect os: unsupported OS Arch Linux (ID=arch); supported: debian, ubuntu, rhel, centos, rocky, almalinux, ol, fedora, opensuse-leap, opensuse-tumbleweed, sles, boot2docker, and OSes whose ID_LIKE names debian, rhel, fedora, suse, boot2docker"},
 		},
 		{
 			name: "probe fails",

@@ -41,20 +41,22 @@ func (v Versions) Changed() bool { return v.Old != v.New }
 // upgrade moved dockerd (a different path or units), and waits until it
 // answers over TLS. It works on a host whose dockerd is stopped. Errors
 // are *StepError with Op "upgrade"; with install URL "none" it changes
-// nothing and returns ErrNotInstalledByMachine.
+// nothing and returns ErrNotInstalledByMachine; on boot2docker it changes
+// nothing and returns ErrBoot2DockerUpgrade.
 func Upgrade(ctx context.Context, c Runner, opts Options) (Versions, error) {
 	p := newRun(c, opts)
 	u := &upgrade{run: p}
 	err := p.runSteps(ctx, "upgrade", []step{
 		{"check options", u.check},
 		{"detect os", p.detect},
+		{"check os", u.checkOS},
 		{"read version", u.readOld},
 		{"upgrade docker", u.upgrade},
 		{"read version", u.readNew},
 		{"start docker", u.start},
 	})
 	var se *StepError
-	if errors.As(err, &se) && errors.Is(se.Err, ErrNotInstalledByMachine) {
+	if errors.As(err, &se) && (errors.Is(se.Err, ErrNotInstalledByMachine) || errors.Is(se.Err, ErrBoot2DockerUpgrade)) {
 		return Versions{}, se.Err
 	}
 	if err != nil {
@@ -84,6 +86,14 @@ func (u *upgrade) check(context.Context) error {
 		return ErrNotInstalledByMachine
 	}
 	return checkInstallURL(u.engine.InstallURL)
+}
+
+// checkOS refuses boot2docker, whose Docker comes with its ISO.
+func (u *upgrade) checkOS(context.Context) error {
+	if u.boot2docker() {
+		return ErrBoot2DockerUpgrade
+	}
+	return nil
 }
 
 // versionProbe prints the installed Docker as "NAME VERSION": the package

@@ -108,6 +108,9 @@ type Driver struct {
 	debug        io.Writer
 	stat         func(string) (os.FileInfo, error)
 	stopGrace    time.Duration
+	// readGuestIP replaces guestIP's SSH read of a boot2docker guest's
+	// address.
+	readGuestIP func(context.Context) (string, error)
 	// networkLockPath is the lock file of lockNetworks; "" is the user's.
 	networkLockPath string
 }
@@ -231,6 +234,9 @@ func (d *Driver) PreCreateCheck(ctx context.Context) error {
 	if !v.AtLeast(6, 1, 0) {
 		return fmt.Errorf("VirtualBox %s is older than 6.1, the oldest the virtualbox driver works with: upgrade VirtualBox (https://www.virtualbox.org/wiki/Downloads)", v)
 	}
+	if d.boot2docker() && d.arch() != "amd64" {
+		return fmt.Errorf("--%s: boot2docker's ISOs are for x86-64 only and this host is %s: leave the flag out to boot a cloud image: %w", FlagBoot2DockerURL, d.arch(), drivers.ErrInvalidConfig)
+	}
 	if !d.Settings.NoVTXCheck && d.hostOS() == "linux" {
 		path := d.cpuinfo
 		if path == "" {
@@ -274,7 +280,7 @@ func (d *Driver) importInfo(ctx context.Context, r Runner) (MachineInfo, error) 
 	info := ParseMachineInfo(out)
 	switch {
 	case info.HasISO("boot2docker"):
-		return nil, fmt.Errorf("--%s %s: the VM boots boot2docker from its DVD, and its disk holds only boot2docker's data, which boots nothing by itself (and boot2docker cannot be provisioned): %w", FlagImportVM, name, drivers.ErrInvalidConfig)
+		return nil, fmt.Errorf("--%s %s: the VM boots boot2docker from its DVD, and its disk holds only boot2docker's data, which boots nothing by itself; give its ISO with --%s to make a boot2docker machine: %w", FlagImportVM, name, FlagBoot2DockerURL, drivers.ErrInvalidConfig)
 	case len(info.Disks()) == 0:
 		return nil, fmt.Errorf("--%s %s: the VM has no hard disk to clone: %w", FlagImportVM, name, drivers.ErrInvalidConfig)
 	case info.State() != "poweroff" && info.State() != "aborted":
@@ -319,7 +325,11 @@ func (d *Driver) Create(ctx context.Context) error {
 		return fmt.Errorf("virtualbox: %w", err)
 	}
 	var imported MachineInfo
-	if d.Settings.ImportVM != "" {
+	if d.boot2docker() {
+		if d.Image, err = d.fetchISO(ctx); err != nil {
+			return err
+		}
+	} else if d.Settings.ImportVM != "" {
 		if imported, err = d.importInfo(ctx, r); err != nil {
 			return err
 		}
@@ -346,13 +356,20 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err := d.createVM(ctx, r, v, cidr); err != nil {
 		return err
 	}
-	d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, d.IPAddress, d.HostOnly.Kind, d.HostOnly.Name))
-	d.say("virtualbox: making the disk from " + filepath.Base(src))
-	if err := makeDisk(ctx, r, src, d.path(DiskFile), d.Settings.DiskSizeMB, imported != nil); err != nil {
-		return err
-	}
-	if err := cloudinit.WriteSeed(d.path(SeedFile), d.seedConfig(pub)); err != nil {
-		return fmt.Errorf("virtualbox: seed: %w", err)
+	if d.boot2docker() {
+		d.say(fmt.Sprintf("virtualbox: %s boots %s and gets its address from DHCP on the host-only %s %s", d.MachineName, filepath.Base(d.Settings.Boot2DockerURL), d.HostOnly.Kind, d.HostOnly.Name))
+		if err := d.makeFormatMeDisk(ctx, r, pub, d.path(DiskFile), d.Settings.DiskSizeMB); err != nil {
+			return err
+		}
+	} else {
+		d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, d.IPAddress, d.HostOnly.Kind, d.HostOnly.Name))
+		d.say("virtualbox: making the disk from " + filepath.Base(src))
+		if err := makeDisk(ctx, r, src, d.path(DiskFile), d.Settings.DiskSizeMB, imported != nil); err != nil {
+			return err
+		}
+		if err := cloudinit.WriteSeed(d.path(SeedFile), d.seedConfig(pub)); err != nil {
+			return fmt.Errorf("virtualbox: seed: %w", err)
+		}
 	}
 	for _, args := range d.vmStorageCommands() {
 		if _, err := r.Run(ctx, args...); err != nil {
@@ -363,17 +380,24 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err := d.boot(ctx, r); err != nil {
 		return err
 	}
-	err = vmready.Wait(ctx, vmready.Config{
+	ready := vmready.Config{
 		Host: loopback, Port: d.SSHPort, User: SSHUser, KeyPath: d.SSHKeyPath,
 		KnownHostsPath: d.path(knownHostsFile), Machine: d.MachineName,
 		LoginBound: loginBound, CloudInitBound: cloudInitBound,
 		Notify: d.say, Prefix: "virtualbox: ",
-	})
+	}
+	if d.boot2docker() {
+		ready.CloudInitBound = 0 // boot2docker has no cloud-init
+	}
+	err = vmready.Wait(ctx, ready)
 	var le *vmready.LoginError
 	if errors.As(err, &le) {
 		return d.bootError(le.Error())
 	}
-	return err
+	if err != nil || !d.boot2docker() {
+		return err
+	}
+	return d.waitGuestIP(ctx)
 }
 
 // lockNetworks takes the user's lock on VirtualBox's host-only networks.
@@ -405,11 +429,20 @@ func (d *Driver) createVM(ctx context.Context, r Runner, v Version, cidr netip.P
 		return err
 	}
 	defer func() { _ = lock.Unlock() }()
-	ip, err := d.setUpHostOnly(ctx, r, v, cidr)
-	if err != nil {
-		return err
+	if d.boot2docker() {
+		// DHCP gives the address: only the network (with its DHCP
+		// server) is needed.
+		if _, err := d.network(r, v).ensure(ctx, cidr, false, &d.HostOnly); err != nil {
+			return err
+		}
+		d.HostOnlyBits = cidr.Bits()
+	} else {
+		ip, err := d.setUpHostOnly(ctx, r, v, cidr)
+		if err != nil {
+			return err
+		}
+		d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
 	}
-	d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
 	for _, args := range d.vmCreateCommands() {
 		if _, err := r.Run(ctx, args...); err != nil {
 			return d.explain(err)
@@ -531,14 +564,18 @@ func onOff(b bool) string {
 // osType is VirtualBox's OS type of the guest, of the host's
 // architecture.
 func (d *Driver) osType() string {
-	arch := d.goarch
-	if arch == "" {
-		arch = runtime.GOARCH
-	}
-	if arch == "arm64" {
+	if d.arch() == "arm64" {
 		return "Debian_arm64"
 	}
 	return "Debian_64"
+}
+
+// arch is the host's architecture, the guest's too.
+func (d *Driver) arch() string {
+	if d.goarch != "" {
+		return d.goarch
+	}
+	return runtime.GOARCH
 }
 
 // vmCommands are the VBoxManage commands that make and configure the VM:
@@ -551,19 +588,25 @@ func (d *Driver) vmCommands() [][]string {
 // NICs: what another create must see of it at once (its host-only NIC).
 func (d *Driver) vmCreateCommands() [][]string {
 	name := d.MachineName
+	// A cloud image boots from the disk with EFI; boot2docker from its
+	// ISO with BIOS, as docker-machine made its VMs.
+	osType, firmware, boot1, boot2 := d.osType(), "efi", "disk", "dvd"
+	if d.boot2docker() {
+		osType, firmware, boot1, boot2 = boot2dockerOSType, "bios", "dvd", "disk"
+	}
 	cmds := [][]string{
 		{"createvm", "--basefolder", d.dir(), "--name", name, "--register"},
 		{"modifyvm", name,
-			"--ostype", d.osType(),
-			"--firmware", "efi",
+			"--ostype", osType,
+			"--firmware", firmware,
 			"--cpus", strconv.Itoa(d.cpus()),
 			"--memory", strconv.Itoa(d.Settings.MemoryMB),
 			"--acpi", "on",
 			"--ioapic", "on",
 			"--rtcuseutc", "on",
 			"--pae", "on",
-			"--boot1", "disk",
-			"--boot2", "dvd",
+			"--boot1", boot1,
+			"--boot2", boot2,
 			"--boot3", "none",
 			"--boot4", "none",
 			"--uart1", "0x3F8", "4",
@@ -594,13 +637,18 @@ func (d *Driver) vmCreateCommands() [][]string {
 	return append(cmds, nic2)
 }
 
-// vmStorageCommands attach the disk, the seed and the shared folder.
+// vmStorageCommands attach the disk, the seed (a boot2docker machine's
+// ISO) and the shared folder.
 func (d *Driver) vmStorageCommands() [][]string {
 	name := d.MachineName
+	dvd := d.path(SeedFile)
+	if d.boot2docker() {
+		dvd = d.path(ISOFile)
+	}
 	cmds := [][]string{
 		{"storagectl", name, "--name", Controller, "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--hostiocache", "on"},
 		{"storageattach", name, "--storagectl", Controller, "--port", "0", "--device", "0", "--type", "hdd", "--medium", d.path(DiskFile)},
-		{"storageattach", name, "--storagectl", Controller, "--port", "1", "--device", "0", "--type", "dvddrive", "--medium", d.path(SeedFile)},
+		{"storageattach", name, "--storagectl", Controller, "--port", "1", "--device", "0", "--type", "dvddrive", "--medium", dvd},
 	}
 	if dir, share, ok := d.share(); ok {
 		cmds = append(cmds,
@@ -933,7 +981,7 @@ func (d *Driver) Remove(ctx context.Context) error {
 	// (modifymedium registered it); an attached one went with the VM. The
 	// seed stays registered after `unregistervm --delete`, which deletes
 	// hard disks only.
-	for _, m := range []struct{ kind, file string }{{"disk", DiskFile}, {"dvd", SeedFile}} {
+	for _, m := range []struct{ kind, file string }{{"disk", DiskFile}, {"dvd", SeedFile}, {"dvd", ISOFile}} {
 		if p := d.path(m.file); exists(p) {
 			if _, err := r.Run(ctx, "closemedium", m.kind, p); err != nil {
 				d.debugf("closemedium %s: %v", p, err)
@@ -943,7 +991,7 @@ func (d *Driver) Remove(ctx context.Context) error {
 	if err := d.releaseHostOnly(ctx, r); err != nil {
 		errs = append(errs, err)
 	}
-	for _, name := range []string{DiskFile, SeedFile, SerialLog, AddressFile} {
+	for _, name := range []string{DiskFile, SeedFile, ISOFile, formatMeFile, SerialLog, AddressFile} {
 		if err := os.Remove(d.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -1038,9 +1086,10 @@ func (d *Driver) GetURL(context.Context) (string, error) {
 // advertises: the same as its IP.
 func (d *Driver) GetPrivateIP(ctx context.Context) (string, error) { return d.GetIP(ctx) }
 
-// GetEndpoint returns the machine's addresses: its static host-only
-// address, and loopback with the forwarded ports for SSH and the engine,
-// fixed at create, so static.
+// GetEndpoint returns the machine's addresses: its host-only address, and
+// loopback with the forwarded ports for SSH and the engine, fixed at
+// create. They are static but for a boot2docker machine, whose host-only
+// address DHCP gives.
 func (d *Driver) GetEndpoint(ctx context.Context) (drivers.Endpoint, error) {
-	return drivers.EndpointOf(ctx, d, true)
+	return drivers.EndpointOf(ctx, d, !d.boot2docker())
 }

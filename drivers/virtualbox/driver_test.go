@@ -121,6 +121,7 @@ func TestVMCommands(t *testing.T) {
 		{name: "share-folder", opts: drivers.Options{FlagShareFolder: "/srv/projects:projects"}},
 		{name: "windows", goos: "windows", opts: drivers.Options{}},
 		{name: "macos-hostonlynet", goos: "darwin", kind: KindNetwork, opts: drivers.Options{}},
+		{name: "boot2docker", opts: drivers.Options{FlagBoot2DockerURL: "https://github.com/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, "7.0.14r161095")

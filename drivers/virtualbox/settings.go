@@ -70,6 +70,10 @@ type Settings struct {
 	// raw cloud image.
 	ImageURL      string
 	ImageChecksum string
+	// Boot2DockerURL is a boot2docker ISO to boot instead of a cloud
+	// image, an http(s) URL or a local path; ImageChecksum then checks it
+	// (optional: boot2docker published none).
+	Boot2DockerURL string
 	// ImportVM is a VirtualBox VM whose disk the machine's is cloned from.
 	ImportVM        string
 	HostDNSResolver bool
@@ -101,7 +105,7 @@ func Flags() []drivers.Flag {
 		{Name: FlagImageChecksum, Kind: drivers.FlagString, EnvVar: "VIRTUALBOX_IMAGE_CHECKSUM",
 			Usage: "checksum of the image, sha256:HEX or sha512:HEX (default: from the checksum file served beside it)"},
 		{Name: FlagBoot2DockerURL, Kind: drivers.FlagString, EnvVar: "VIRTUALBOX_BOOT2DOCKER_URL",
-			Usage: "a boot2docker ISO to boot (refused: boot2docker cannot be provisioned; use --" + FlagImageURL + ")"},
+			Usage: "a boot2docker ISO to boot instead of the cloud image, an http(s) URL or a local path (its checksum, optional, with --" + FlagImageChecksum + ")"},
 		{Name: FlagImportVM, Kind: drivers.FlagString, EnvVar: "VIRTUALBOX_BOOT2DOCKER_IMPORT_VM",
 			Usage: "a VirtualBox VM whose disk to clone instead of the image (its OS needs cloud-init; its CPUs and memory are kept)"},
 		{Name: FlagHostDNSResolver, Kind: drivers.FlagBool, EnvVar: "VIRTUALBOX_HOST_DNS_RESOLVER",
@@ -166,6 +170,7 @@ func SettingsFromFlags(opts drivers.Options) (Settings, error) {
 		DiskSizeMB:      intFlag(FlagDiskSize, DefaultDiskSizeMB, 1024, " (MB)"),
 		ImageURL:        strings.TrimSpace(opts.String(FlagImageURL)),
 		ImageChecksum:   strings.TrimSpace(opts.String(FlagImageChecksum)),
+		Boot2DockerURL:  strings.TrimSpace(opts.String(FlagBoot2DockerURL)),
 		ImportVM:        strings.TrimSpace(opts.String(FlagImportVM)),
 		HostDNSResolver: opts.Bool(FlagHostDNSResolver),
 		NATNicType:      choice(FlagNATNicType, DefaultNicType, nicTypes),
@@ -195,16 +200,24 @@ func SettingsFromFlags(opts drivers.Options) (Settings, error) {
 	if opts.Bool(FlagNoDNSProxy) && opts.Bool(FlagDNSProxy) {
 		invalid("--%s and --%s contradict each other: give one", FlagNoDNSProxy, FlagDNSProxy)
 	}
-	if b2d := strings.TrimSpace(opts.String(FlagBoot2DockerURL)); b2d != "" {
-		invalid("--%s %s: boot2docker (its last release is from 2020) has no systemd, which machine's provisioner needs, so a machine booted from it could never be provisioned; leave the flag out to boot Debian 13's cloud image, or give another cloud image with --%s",
-			FlagBoot2DockerURL, b2d, FlagImageURL)
-	}
 	if s.ImportVM != "" && s.ImageURL != "" {
 		invalid("--%s and --%s both name the machine's disk: give one", FlagImportVM, FlagImageURL)
 	}
-	if u, err := url.Parse(s.ImageURL); s.ImageURL != "" && err == nil && len(u.Scheme) > 1 &&
-		!slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
-		invalid("--%s %q: give an http(s) URL or a local path", FlagImageURL, s.ImageURL)
+	if s.Boot2DockerURL != "" {
+		for _, other := range []struct{ flag, value string }{{FlagImageURL, s.ImageURL}, {FlagImportVM, s.ImportVM}} {
+			if other.value != "" {
+				invalid("--%s and --%s both name what the machine boots: give one", FlagBoot2DockerURL, other.flag)
+			}
+		}
+		if s.HostOnlyNoDHCP {
+			invalid("--%s: a boot2docker machine gets its host-only address from VirtualBox's DHCP server; leave --%s out", FlagBoot2DockerURL, FlagHostOnlyNoDHCP)
+		}
+	}
+	for _, f := range []struct{ flag, value string }{{FlagImageURL, s.ImageURL}, {FlagBoot2DockerURL, s.Boot2DockerURL}} {
+		if u, err := url.Parse(f.value); f.value != "" && err == nil && len(u.Scheme) > 1 &&
+			!slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
+			invalid("--%s %q: give an http(s) URL or a local path", f.flag, f.value)
+		}
 	}
 	if s.ShareFolder != "" {
 		if dir, name, ok := SplitShareFolder(s.ShareFolder); !ok || dir == "" || name == "" {

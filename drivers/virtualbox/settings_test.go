@@ -87,7 +87,19 @@ func TestSettingsFromFlags(t *testing.T) {
 		{name: "DNS proxy both ways", opts: drivers.Options{FlagDNSProxy: true, FlagNoDNSProxy: true}, errs: []string{"contradict each other"}},
 		{name: "import and image", opts: drivers.Options{FlagImportVM: "old", FlagImageURL: "/i.raw"}, errs: []string{"both name the machine's disk"}},
 		{name: "boot2docker", opts: drivers.Options{FlagBoot2DockerURL: "https://github.com/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso"},
-			errs: []string{"boot2docker (its last release is from 2020) has no systemd, which machine's provisioner needs"}},
+			want: func(s *Settings) {
+				s.Boot2DockerURL = "https://github.com/boot2docker/boot2docker/releases/download/v19.03.12/boot2docker.iso"
+			}},
+		{name: "boot2docker with its checksum", opts: drivers.Options{FlagBoot2DockerURL: "/isos/boot2docker.iso", FlagImageChecksum: "sha256:ab"},
+			want: func(s *Settings) { s.Boot2DockerURL, s.ImageChecksum = "/isos/boot2docker.iso", "sha256:ab" }},
+		{name: "boot2docker and image", opts: drivers.Options{FlagBoot2DockerURL: "/b.iso", FlagImageURL: "/i.raw"},
+			errs: []string{"--virtualbox-boot2docker-url and --virtualbox-image-url both name what the machine boots: give one"}},
+		{name: "boot2docker and import", opts: drivers.Options{FlagBoot2DockerURL: "/b.iso", FlagImportVM: "old"},
+			errs: []string{"--virtualbox-boot2docker-url and --virtualbox-import-boot2docker-vm both name what the machine boots: give one"}},
+		{name: "boot2docker without DHCP", opts: drivers.Options{FlagBoot2DockerURL: "/b.iso", FlagHostOnlyNoDHCP: true},
+			errs: []string{"a boot2docker machine gets its host-only address from VirtualBox's DHCP server; leave --virtualbox-hostonly-no-dhcp out"}},
+		{name: "boot2docker scheme", opts: drivers.Options{FlagBoot2DockerURL: "ftp://x/b.iso"},
+			errs: []string{`--virtualbox-boot2docker-url "ftp://x/b.iso": give an http(s) URL or a local path`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := SettingsFromFlags(tc.opts)

@@ -59,7 +59,9 @@ type Config struct {
 	User, KeyPath, KnownHostsPath string
 	// Machine names the machine in messages.
 	Machine string
-	// LoginBound and CloudInitBound bound the two waits.
+	// LoginBound and CloudInitBound bound the two waits; a zero
+	// CloudInitBound skips the second, for an OS without cloud-init
+	// (boot2docker).
 	LoginBound, CloudInitBound time.Duration
 	// Notify gets progress lines ("logged in, waiting for cloud-init
 	// (52 s)"), prefixed with Prefix ("qemu: ").
@@ -83,8 +85,8 @@ func (e *LoginError) Error() string {
 func (e *LoginError) Unwrap() error { return e.Err }
 
 // Wait logs in over SSH, retrying until the login works, and waits for
-// `cloud-init status --wait`. A host key that differs from the recorded
-// one fails at once.
+// `cloud-init status --wait` (unless CloudInitBound is zero). A host key
+// that differs from the recorded one fails at once.
 func Wait(ctx context.Context, c Config) error {
 	start := time.Now()
 	notify := func(format string, args ...any) {
@@ -113,6 +115,10 @@ func Wait(ctx context.Context, c Config) error {
 		return &LoginError{User: c.User, Err: err}
 	}
 	defer client.Close()
+	if c.CloudInitBound == 0 {
+		notify("logged in")
+		return nil
+	}
 	notify("logged in, waiting for cloud-init")
 	cctx, ccancel := context.WithTimeout(ctx, c.CloudInitBound)
 	defer ccancel()

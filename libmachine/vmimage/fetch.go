@@ -104,7 +104,8 @@ type Image struct {
 	// for a local image that had none.
 	Checksum Checksum
 	// ChecksumFrom says where the expected digest came from: the checksum
-	// file's URL or path, "given", or "computed" (nothing to verify against).
+	// file's URL or path, "given", "computed" (a local image, nothing to
+	// verify against) or "unverified" (Options.ChecksumOptional).
 	ChecksumFrom string
 	// Cached is true when the image was already in the cache and nothing
 	// was transferred.
@@ -122,6 +123,12 @@ type Options struct {
 	// ChecksumFlag is the flag that gives a checksum (for example
 	// "--qemu-image-checksum"), named in the error when none is found.
 	ChecksumFlag string
+	// ChecksumOptional lets a remote image without a given or published
+	// checksum be fetched unverified (its digest is computed, ChecksumFrom
+	// is "unverified"), saying so on Progress, instead of failing with
+	// ErrNoChecksum: for images whose publisher never published one, such
+	// as boot2docker's ISOs.
+	ChecksumOptional bool
 }
 
 // Fetcher fetches images into one cache directory. Fetches of the same
@@ -132,6 +139,7 @@ type Fetcher struct {
 	client       *http.Client
 	progress     io.Writer
 	checksumFlag string
+	optional     bool
 	// freeSpace returns the bytes available to an unprivileged user in
 	// dir's file system; tests replace it.
 	freeSpace func(dir string) (uint64, error)
@@ -146,7 +154,7 @@ func NewFetcher(dir string, opts Options) *Fetcher {
 	if client == nil {
 		client = defaultClient()
 	}
-	return &Fetcher{dir: dir, client: client, progress: opts.Progress, checksumFlag: opts.ChecksumFlag, freeSpace: freeSpace, stallTimeout: defaultStallTimeout}
+	return &Fetcher{dir: dir, client: client, progress: opts.Progress, checksumFlag: opts.ChecksumFlag, optional: opts.ChecksumOptional, freeSpace: freeSpace, stallTimeout: defaultStallTimeout}
 }
 
 // defaultClient times out connecting and waiting for headers, never a
@@ -407,7 +415,10 @@ func (f *Fetcher) transfer(parent context.Context, src Source, loc location, dir
 	prog.Finish()
 	got := Checksum{Algorithm: algo, Hex: hex.EncodeToString(h.Sum(nil))}
 	if want.IsZero() {
-		want, from = got, "computed"
+		want = got
+		if from == "" {
+			from = "computed"
+		}
 	} else if got != want {
 		return Image{}, fmt.Errorf("image %s: %w: expected %s (%s), got %s; the download was discarded, nothing was kept", loc.display, ErrChecksumMismatch, want, from, got)
 	}
@@ -434,7 +445,7 @@ func (f *Fetcher) transfer(parent context.Context, src Source, loc location, dir
 		return Image{}, fmt.Errorf("image cache: %w", err)
 	}
 	if f.progress != nil {
-		if from == "computed" {
+		if from == "computed" || from == "unverified" {
 			fmt.Fprintf(f.progress, "Cached %s (%s, no checksum to verify against)\n", loc.name, want)
 		} else {
 			fmt.Fprintf(f.progress, "Verified %s (%s from %s)\n", loc.name, want.Algorithm, from)
@@ -603,6 +614,12 @@ func (f *Fetcher) published(ctx context.Context, loc location) (Checksum, string
 	}
 	if loc.remote == nil {
 		return Checksum{}, "", nil
+	}
+	if f.optional {
+		if f.progress != nil {
+			fmt.Fprintf(f.progress, "No checksum is published beside %s (tried %s): it is not verified\n", loc.display, triedText())
+		}
+		return Checksum{}, "unverified", nil
 	}
 	give := "give the image's checksum"
 	if f.checksumFlag != "" {

@@ -176,6 +176,8 @@ func TestFetch(t *testing.T) {
 		setup    func(s *server)
 		checksum string // the explicit checksum, if any
 		free     uint64 // the free space the fetcher sees; 0 means plenty
+		optional bool   // Options.ChecksumOptional
+		wantNote string // a line the progress must hold
 		wantFrom string // the ChecksumFrom, relative to the server's URL
 		wantErr  error  // the error the fetch fails with
 		fails    bool   // the fetch fails with an error not in wantErr
@@ -284,6 +286,20 @@ func TestFetch(t *testing.T) {
 		wantErr: ErrNoChecksum,
 		errHas:  []string{"tried SHA512SUMS, SHA256SUMS", "pass --qemu-image-checksum sha256:<hex>"},
 	}, {
+		name:     "no checksum file, checksum optional (boot2docker's ISOs)",
+		setup:    func(s *server) { s.set("/d/"+name, img) },
+		optional: true,
+		wantFrom: "unverified",
+		wantNote: "No checksum is published beside ",
+	}, {
+		name: "checksum optional, but a published one still verifies",
+		setup: func(s *server) {
+			s.set("/d/"+name, other)
+			s.set("/d/SHA256SUMS", []byte(sum256(img)+"  "+name+"\n"))
+		},
+		optional: true,
+		wantErr:  ErrChecksumMismatch,
+	}, {
 		name: "checksum files that do not list the image",
 		setup: func(s *server) {
 			s.set("/d/"+name, img)
@@ -314,7 +330,8 @@ func TestFetch(t *testing.T) {
 			s := newServer(t)
 			tc.setup(s)
 			cache := filepath.Join(t.TempDir(), "cache", "images")
-			f := NewFetcher(cache, Options{ChecksumFlag: "--qemu-image-checksum"})
+			var progress bytes.Buffer
+			f := NewFetcher(cache, Options{ChecksumFlag: "--qemu-image-checksum", ChecksumOptional: tc.optional, Progress: &progress})
 			if tc.free != 0 {
 				f.freeSpace = func(string) (uint64, error) { return tc.free, nil }
 			}
@@ -355,6 +372,9 @@ func TestFetch(t *testing.T) {
 			wantFrom := tc.wantFrom
 			if strings.HasPrefix(wantFrom, "/") {
 				wantFrom = s.URL + wantFrom
+			}
+			if !strings.Contains(progress.String(), tc.wantNote) {
+				t.Errorf("progress lacks %q:\n%s", tc.wantNote, progress.String())
 			}
 			if got.Cached || got.Size != int64(len(img)) || got.ChecksumFrom != wantFrom || got.Checksum.Hex == "" {
 				t.Errorf("Fetch = %+v, want a fresh %d-byte image verified from %s", got, len(img), wantFrom)

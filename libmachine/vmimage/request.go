@@ -14,6 +14,9 @@ type Request struct {
 	Default      func() (string, error) // the driver's default image for this host
 	URLFlag      string                 // e.g. "qemu-image-url"
 	ChecksumFlag string                 // e.g. "qemu-image-checksum"
+	// ChecksumOptional fetches a remote image whose publisher serves no
+	// checksum unverified, saying so (Options.ChecksumOptional).
+	ChecksumOptional bool
 }
 
 // FetchRequest gets req's image into the cache of the store at storePath,
@@ -34,7 +37,7 @@ func FetchRequest(ctx context.Context, storePath string, req Request, say func(s
 		}
 		src.Checksum = sum
 	}
-	f := NewFetcher(CachePath(storePath), Options{Progress: LineWriter(say), ChecksumFlag: "--" + req.ChecksumFlag})
+	f := NewFetcher(CachePath(storePath), Options{Progress: LineWriter(say), ChecksumFlag: "--" + req.ChecksumFlag, ChecksumOptional: req.ChecksumOptional})
 	img, err := f.Fetch(ctx, src)
 	if err != nil {
 		return Image{}, fmt.Errorf("image: %w", err)
