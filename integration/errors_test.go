@@ -103,24 +103,24 @@ func TestExternalDriver(t *testing.T) {
 }
 
 // TestMissingDriver: a machine of a driver that is not installed (a
-// docker-machine store with a virtualbox machine) shows in ls with the
+// docker-machine store with a hyperv machine) shows in ls with the
 // reason, and rm says how to remove it anyway.
 func TestMissingDriver(t *testing.T) {
 	m := newCLI(t)
-	dir := filepath.Join(m.store, "machines", "vb1")
+	dir := filepath.Join(m.store, "machines", "hv1")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := `{"ConfigVersion": 3, "Driver": {"IPAddress": "192.168.99.100", "MachineName": "vb1", "SSHUser": "docker", "SSHPort": 22}, "DriverName": "virtualbox", "HostOptions": {}, "Name": "vb1"}`
+	cfg := `{"ConfigVersion": 3, "Driver": {"IPAddress": "192.168.99.100", "MachineName": "hv1", "SSHUser": "docker", "SSHPort": 22}, "DriverName": "hyperv", "HostOptions": {}, "Name": "hv1"}`
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := m.ok(t, "ls").Stdout
-	if !strings.Contains(out, "virtualbox") || !strings.Contains(out, "machine-driver-virtualbox") {
+	if !strings.Contains(out, "hyperv") || !strings.Contains(out, "machine-driver-hyperv") {
 		t.Errorf("ls does not show the missing driver:\n%s", out)
 	}
-	m.fails(t, "use -f", "rm", "-y", "vb1")
-	m.ok(t, "rm", "-y", "-f", "vb1")
+	m.fails(t, "use -f", "rm", "-y", "hv1")
+	m.ok(t, "rm", "-y", "-f", "hv1")
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("rm -f left %s", dir)
 	}

@@ -67,7 +67,7 @@ func TestLSBrokenStore(t *testing.T) {
 	for _, n := range []string{"real2", "real3", "real4"} {
 		copyMachine(t, m.store, "real1", n, nil)
 	}
-	copyMachine(t, m.store, "real1", "driverless", func(cfg, _ map[string]any) { cfg["DriverName"] = "virtualbox" })
+	copyMachine(t, m.store, "real1", "driverless", func(cfg, _ map[string]any) { cfg["DriverName"] = "hyperv" })
 	copyMachine(t, m.store, "real1", "engine-closed", func(cfg, drv map[string]any) {
 		// Our own field for the engine port wins over the driver's: drop
 		// the stored endpoint so that the driver's config is used.
@@ -94,7 +94,7 @@ func TestLSBrokenStore(t *testing.T) {
 		type row struct{ active, driver, state, url, version, err string }
 		want := map[string]row{
 			"corrupt":         {"-", "unknown", "Error", "", "", `machine "corrupt" is broken`},
-			"driverless":      {"-", "virtualbox", "Error", "", "", `"machine-driver-virtualbox"`},
+			"driverless":      {"-", "hyperv", "Error", "", "", `"machine-driver-hyperv"`},
 			"engine-closed":   {"-", "generic", "Running", fmt.Sprintf("tcp://%s:2999", h.IP), "Unknown", "Cannot connect to the Docker daemon"},
 			"loopback-closed": {"-", "generic", "Stopped", "", "", ""},
 		}
@@ -131,7 +131,7 @@ func TestLSBrokenStore(t *testing.T) {
 			want string
 		}{
 			{[]string{"--filter", "state=running", "--filter", "name=^real[13]$"}, "real1\nreal3\n"},
-			{[]string{"--filter", "driver=virtualbox"}, "driverless\n"},
+			{[]string{"--filter", "driver=hyperv"}, "driverless\n"},
 			{[]string{"--filter", "state=Error"}, "corrupt\ndriverless\n"},
 			{[]string{"--filter", "state=stopped"}, "loopback-closed\n"},
 			{[]string{"--filter", "name=closed", "--filter", "state=running"}, "engine-closed\n"},
