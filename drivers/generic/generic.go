@@ -94,10 +94,8 @@ func (d *Driver) GetCreateFlags(context.Context) ([]drivers.Flag, error) {
 // SetConfigFromFlags takes the flag values and reports every invalid one;
 // the errors wrap drivers.ErrInvalidConfig.
 func (d *Driver) SetConfigFromFlags(_ context.Context, opts drivers.Options) error {
-	var errs []error
-	invalid := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format+": %w", append(args, drivers.ErrInvalidConfig)...))
-	}
+	c := drivers.Check{Opts: opts}
+	invalid := c.Invalid
 
 	d.IPAddress = opts.String(flagIPAddress)
 	if d.IPAddress == "" {
@@ -118,10 +116,10 @@ func (d *Driver) SetConfigFromFlags(_ context.Context, opts drivers.Options) err
 	d.SSHKey = opts.String(flagSSHKey)
 	if d.SSHKey != "" {
 		if err := checkReadable(d.SSHKey); err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %w: %w", flagSSHKey, err, drivers.ErrInvalidConfig))
+			invalid("--%s: %w", flagSSHKey, err)
 		}
 	}
-	return errors.Join(errs...)
+	return c.Err()
 }
 
 // port returns an int flag's value, def when absent, and reports values out

@@ -2,14 +2,12 @@ package qemu
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/libmachine/vmimage"
 )
 
 // Flag names of `create -d qemu`.
@@ -81,20 +79,8 @@ func Flags() []drivers.Flag {
 // SettingsFromFlags reads and checks the flag values, reporting every
 // invalid one; the errors wrap drivers.ErrInvalidConfig.
 func SettingsFromFlags(opts drivers.Options) (Settings, error) {
-	var errs []error
-	invalid := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format+": %w", append(args, drivers.ErrInvalidConfig)...))
-	}
-	intFlag := func(name string, def, least int, unit string) int {
-		if _, ok := opts[name]; !ok {
-			return def
-		}
-		v := opts.Int(name)
-		if v < least {
-			invalid("--%s %v: give at least %d%s", name, opts[name], least, unit)
-		}
-		return v
-	}
+	c := drivers.Check{Opts: opts}
+	invalid, intFlag := c.Invalid, c.IntAtLeast
 	port := func(name string) int {
 		if _, ok := opts[name]; !ok {
 			return 0
@@ -125,14 +111,13 @@ func SettingsFromFlags(opts drivers.Options) (Settings, error) {
 	default:
 		invalid("--%s %q: use auto, kvm, hvf or tcg", FlagAccel, s.Accel)
 	}
-	if u, err := url.Parse(s.ImageURL); s.ImageURL != "" && err == nil && u.Scheme != "" && len(u.Scheme) > 1 &&
-		u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
+	if !vmimage.ValidURL(s.ImageURL) {
 		invalid("--%s %q: give an http(s) URL or a local path", FlagImageURL, s.ImageURL)
 	}
 	if s.SSHPort != 0 && s.SSHPort == s.EnginePort {
 		invalid("--%s and --%s are both %d: give them different ports", FlagSSHPort, FlagEnginePort, s.SSHPort)
 	}
-	return s, errors.Join(errs...)
+	return s, c.Err()
 }
 
 // Resolved is what a machine's settings come to on this host.

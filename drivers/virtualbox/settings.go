@@ -1,15 +1,13 @@
 package virtualbox
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/machine-cli/machine/drivers"
+	"github.com/machine-cli/machine/libmachine/vmimage"
 )
 
 // Flag names of `create -d virtualbox`: docker-machine's, plus the image.
@@ -138,20 +136,8 @@ func Flags() []drivers.Flag {
 // SettingsFromFlags reads and checks the flag values, reporting every
 // invalid one; the errors wrap drivers.ErrInvalidConfig.
 func SettingsFromFlags(opts drivers.Options) (Settings, error) {
-	var errs []error
-	invalid := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format+": %w", append(args, drivers.ErrInvalidConfig)...))
-	}
-	intFlag := func(name string, def, least int, unit string) int {
-		if _, ok := opts[name]; !ok {
-			return def
-		}
-		v := opts.Int(name)
-		if v < least {
-			invalid("--%s %v: give at least %d%s", name, opts[name], least, unit)
-		}
-		return v
-	}
+	c := drivers.Check{Opts: opts}
+	invalid, intFlag := c.Invalid, c.IntAtLeast
 	choice := func(name, def string, allowed []string) string {
 		v := strings.TrimSpace(opts.String(name))
 		if v == "" {
@@ -214,8 +200,7 @@ func SettingsFromFlags(opts drivers.Options) (Settings, error) {
 		}
 	}
 	for _, f := range []struct{ flag, value string }{{FlagImageURL, s.ImageURL}, {FlagBoot2DockerURL, s.Boot2DockerURL}} {
-		if u, err := url.Parse(f.value); f.value != "" && err == nil && len(u.Scheme) > 1 &&
-			!slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
+		if !vmimage.ValidURL(f.value) {
 			invalid("--%s %q: give an http(s) URL or a local path", f.flag, f.value)
 		}
 	}
@@ -226,7 +211,7 @@ func SettingsFromFlags(opts drivers.Options) (Settings, error) {
 			invalid("--%s %q: give the directory's absolute path (VirtualBox shares no relative one)", FlagShareFolder, s.ShareFolder)
 		}
 	}
-	return s, errors.Join(errs...)
+	return s, c.Err()
 }
 
 // ParseCIDR reads a host-only CIDR: the host's IPv4 address on the

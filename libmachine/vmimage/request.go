@@ -3,6 +3,7 @@ package vmimage
 import (
 	"context"
 	"fmt"
+	"net/url"
 )
 
 // Request is what a local driver's flags ask of the image layer: an image
@@ -43,4 +44,15 @@ func FetchRequest(ctx context.Context, storePath string, req Request, say func(s
 		return Image{}, fmt.Errorf("image: %w", err)
 	}
 	return img, nil
+}
+
+// ValidURL reports whether s is an image location Fetch takes: an
+// http(s) or file URL, or a local path (a Windows drive letter is a path,
+// not a scheme). The empty string is valid: the driver's default.
+func ValidURL(s string) bool {
+	u, err := url.Parse(s)
+	if s == "" || err != nil || len(u.Scheme) <= 1 {
+		return true
+	}
+	return u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "file"
 }

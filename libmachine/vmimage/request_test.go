@@ -53,3 +53,24 @@ func TestFetchRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestValidURL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"", true},
+		{"https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2", true},
+		{"http://127.0.0.1:8080/disk.raw", true},
+		{"file:///var/cache/disk.qcow2", true},
+		{"/var/cache/disk.qcow2", true},
+		{"disk.qcow2", true},
+		{`C:\images\disk.vhd`, true},
+		{"ftp://mirror/disk.qcow2", false},
+		{"s3://bucket/disk.qcow2", false},
+	} {
+		if got := ValidURL(tc.in); got != tc.want {
+			t.Errorf("ValidURL(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
