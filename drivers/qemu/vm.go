@@ -74,8 +74,10 @@ func Start(ctx context.Context, c Config) (*VM, error) {
 	} else if pid != 0 {
 		return nil, fmt.Errorf("the VM already runs (QEMU process %d)", pid)
 	}
-	if err := CopyVars(c.Firmware, c.Dir); err != nil {
-		return nil, err
+	if !c.BIOS {
+		if err := CopyVars(c.Firmware, c.Dir); err != nil {
+			return nil, err
+		}
 	}
 	// A new serial log for each boot: its tail tells about this boot only.
 	for _, name := range []string{SerialLog, PIDFile} {
