@@ -61,7 +61,7 @@ type Config struct {
 	// DiskFormat is the disk's format as QEMU names it (qcow2, vdi, vmdk,
 	// raw); qcow2 when empty.
 	DiskFormat string
-	// Forwards, when not empty, are the user-mode network's host forwards
+	// Forwards, when not nil, are the user-mode network's host forwards
 	// instead of the SSHPort and EnginePort pair, which may then be 0.
 	Forwards []Forward
 	// NICModel is QEMU's device for the NICs (e1000, pcnet, ...);
@@ -124,7 +124,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--qemu-memory %d: give at least 256 (MB)", c.MemoryMB)
 	case c.Disk == "":
 		return fmt.Errorf("no disk for the VM")
-	case len(c.Forwards) == 0 && (c.SSHPort < 1 || c.EnginePort < 1):
+	case c.Forwards == nil && (c.SSHPort < 1 || c.EnginePort < 1):
 		return fmt.Errorf("no loopback ports for SSH and the engine")
 	case !c.BIOS && c.Firmware.Code == "":
 		return fmt.Errorf("no UEFI firmware for the VM")
@@ -209,7 +209,7 @@ func (c Config) Args() []string {
 		nic = "virtio-net-pci"
 	}
 	forwards := c.Forwards
-	if len(forwards) == 0 {
+	if forwards == nil {
 		forwards = []Forward{
 			{Proto: "tcp", HostIP: "127.0.0.1", HostPort: c.SSHPort, GuestPort: guestSSHPort},
 			{Proto: "tcp", HostIP: "127.0.0.1", HostPort: c.EnginePort, GuestPort: c.EnginePort},

@@ -231,6 +231,25 @@ func (v *VM) Stop(ctx context.Context, grace time.Duration) error {
 	return v.Kill(ctx)
 }
 
+// PowerDown presses the VM's ACPI power button (QMP system_powerdown)
+// and returns: the guest powers down and QEMU exits in its own time. A VM
+// that does not run is an error.
+func (v *VM) PowerDown(ctx context.Context) error {
+	pid, err := v.PID()
+	if err != nil {
+		return err
+	}
+	if pid == 0 {
+		return fmt.Errorf("the VM does not run")
+	}
+	q, err := v.qmp(ctx)
+	if err != nil {
+		return fmt.Errorf("QEMU process %d runs but does not answer: %w", pid, err)
+	}
+	defer q.Close()
+	return q.Execute(ctx, "system_powerdown", nil)
+}
+
 // quitWait is how long Kill waits for QEMU to exit after quit, and after
 // SIGKILL.
 const quitWait = 10 * time.Second
