@@ -159,10 +159,10 @@ type Controller struct {
 
 // Attachment is a device on a controller's port.
 type Attachment struct {
-	Port       int    `json:"port"`
-	Device     int    `json:"device"`
-	Type       string `json:"type"`             // hdd, dvddrive
-	Medium     string `json:"medium,omitempty"` // a medium's UUID; empty: an empty drive
+	Port   int    `json:"port"`
+	Device int    `json:"device"`
+	Type   string `json:"type"`             // hdd, dvddrive
+	Medium string `json:"medium,omitempty"` // a medium's UUID; empty: an empty drive
 	// NonRotational, Discard and HotPluggable are storageattach's flags.
 	NonRotational bool `json:"nonRotational,omitempty"`
 	Discard       bool `json:"discard,omitempty"`
