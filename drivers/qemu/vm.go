@@ -250,6 +250,20 @@ func (v *VM) PowerDown(ctx context.Context) error {
 	return q.Execute(ctx, "system_powerdown", nil)
 }
 
+// Pause stops the guest's CPUs (QMP stop), or with pause false runs them
+// again (cont).
+func (v *VM) Pause(ctx context.Context, pause bool) error {
+	q, err := v.qmp(ctx)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	if pause {
+		return q.Execute(ctx, "stop", nil)
+	}
+	return q.Execute(ctx, "cont", nil)
+}
+
 // quitWait is how long Kill waits for QEMU to exit after quit, and after
 // SIGKILL.
 const quitWait = 10 * time.Second

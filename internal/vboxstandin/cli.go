@@ -70,6 +70,8 @@ func (c *invocation) commands() map[string]func([]string) int {
 		"startvm":        c.startVM,
 		"controlvm":      c.controlVM,
 		"unregistervm":   c.unregisterVM,
+		"setextradata":   c.setExtraData,
+		"getextradata":   c.getExtraData,
 	}
 	if c.s.v7() {
 		m["hostonlynet"] = c.hostOnlyNet
@@ -169,6 +171,8 @@ var synopsis = map[string]string{
 	"startvm":        "<uuid|vmname...> [--putenv=name[=value]] [--type= [gui | headless | sdl | separate] ]",
 	"controlvm":      "<uuid|vmname> pause | resume | reset | poweroff | savestate | acpipowerbutton | acpisleepbutton | natpfN ...",
 	"unregistervm":   "<uuid|vmname> [--delete] [--delete-all]",
+	"setextradata":   "global | <uuid|vmname> <keyword> [value]",
+	"getextradata":   "global | <uuid|vmname> <keyword | enumerate>",
 }
 
 // optDef is one option of a command: its names and whether it takes a

@@ -72,7 +72,6 @@ var (
 	siteCreateVM61      = &site{"CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), machine.asOutParam())", "VBoxManageMisc.cpp", 280, 0}
 	siteCreateVM70      = &site{"CreateMachine(bstrSettingsFile.raw(), bstrName.raw(), ComSafeArrayAsInParam(groups), bstrOsTypeId.raw(), createFlags.raw(), bstrCipher.raw(), bstrPasswordId.raw(), Bstr(strPassword).raw(), machine.asOutParam())", "VBoxManageMisc.cpp", 0, 406}
 	siteStorageAttFind  = &site{"FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", "VBoxManageStorageController.cpp", 335, 344}
-	siteStorageAttLock  = &site{"LockMachine(a->session, LockType_Shared)", "VBoxManageStorageController.cpp", 336, 345}
 	siteStorageCtlFind  = &site{"FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", "VBoxManageStorageController.cpp", 1045, 1054}
 	siteStorageCtlLock  = &site{"LockMachine(a->session, LockType_Write)", "VBoxManageStorageController.cpp", 1048, 1057}
 	siteSharedAddFind   = &site{"FindMachine(Bstr(pszMachineName).raw(), ptrMachine.asOutParam())", "VBoxManageMisc.cpp", 1161, 1647}

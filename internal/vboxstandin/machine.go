@@ -30,12 +30,12 @@ func (c *invocation) runPath(vm *VM) string {
 // was powered off if the guest powered down (its console says so, or the
 // ACPI power button was pressed), else it aborted.
 func (c *invocation) state(vm *VM) string {
-	if vm.State != "running" {
+	if vm.State != "running" && vm.State != "paused" {
 		return vm.State
 	}
 	pid, err := qemu.Open(c.runPath(vm)).PID()
 	if err == nil && pid != 0 {
-		return "running"
+		return vm.State
 	}
 	next := "aborted"
 	if vm.PowerButton {
@@ -55,10 +55,66 @@ func (c *invocation) setState(vm *VM, state string) {
 // mutable tells whether vm's settings may change now; otherwise it
 // reports LockMachine's failure at where.
 func (c *invocation) mutable(vm *VM, where *site) (int, bool) {
-	if c.state(vm) == "running" || c.s.locked(vm) {
+	if c.running(vm) || c.s.locked(vm) {
 		return c.fail(lockedError(vm.Name, where)), false
 	}
 	return exitOK, true
+}
+
+// running tells whether vm's QEMU runs (the VM runs or is paused).
+func (c *invocation) running(vm *VM) bool {
+	s := c.state(vm)
+	return s == "running" || s == "paused"
+}
+
+// setExtraData answers `setextradata global|VM KEY [VALUE]`: no value
+// removes the key.
+func (c *invocation) setExtraData(args []string) int {
+	switch {
+	case len(args) < 2:
+		return c.syntaxError("Not enough parameters")
+	case len(args) > 3:
+		return c.syntaxError("Too many parameters")
+	}
+	extra := &c.s.state.Extra
+	if args[0] != "global" {
+		vm := c.s.findVM(args[0])
+		if vm == nil {
+			return c.fail(vmNotFound(args[0], &site{"FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", "VBoxManageMisc.cpp", 935, 1399}))
+		}
+		extra = &vm.Extra
+	}
+	if *extra == nil {
+		*extra = map[string]string{}
+	}
+	if len(args) == 2 {
+		delete(*extra, args[1])
+	} else {
+		(*extra)[args[1]] = args[2]
+	}
+	c.dirty = true
+	return exitOK
+}
+
+// getExtraData answers `getextradata global|VM KEY`.
+func (c *invocation) getExtraData(args []string) int {
+	if len(args) != 2 {
+		return c.syntaxError("Incorrect number of parameters")
+	}
+	extra := c.s.state.Extra
+	if args[0] != "global" {
+		vm := c.s.findVM(args[0])
+		if vm == nil {
+			return c.fail(vmNotFound(args[0], &site{"FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())", "VBoxManageMisc.cpp", 875, 1339}))
+		}
+		extra = vm.Extra
+	}
+	if v, ok := extra[args[1]]; ok {
+		fmt.Fprintf(c.out, "Value: %s\n", v)
+	} else {
+		fmt.Fprintln(c.out, "No value set!")
+	}
+	return exitOK
 }
 
 // createVM answers `createvm --name N [--basefolder D] [--ostype T]
@@ -203,7 +259,7 @@ func (c *invocation) startVM(args []string) int {
 			failed = true
 			continue
 		}
-		if c.state(vm) == "running" || c.s.locked(vm) {
+		if c.running(vm) || c.s.locked(vm) {
 			c.fail(&comError{
 				Text: fmt.Sprintf("The machine '%s' is already locked by a session (or being locked or unlocked)", vm.Name),
 				Code: vboxInvalidObjectStat, Component: "MachineWrap", Interface: "IMachine", Callee: "nsISupports", Where: siteStartVMLaunch,
@@ -273,7 +329,7 @@ func (c *invocation) controlVM(args []string) int {
 	if vm == nil {
 		return c.fail(vmNotFound(args[0], siteControlVMFind))
 	}
-	if c.state(vm) != "running" {
+	if !c.running(vm) {
 		if c.s.v7() {
 			return c.msgError("Machine '%s' is not currently running.", args[0])
 		}
@@ -297,6 +353,18 @@ func (c *invocation) controlVM(args []string) int {
 		}
 		c.progress()
 		c.setState(vm, "poweroff")
+	case sub == "pause", sub == "resume":
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		if err := v.Pause(ctx, sub == "pause"); err != nil {
+			return c.msgError("Failed to %s the VM: %v", sub, err)
+		}
+		next := "running"
+		if sub == "pause" {
+			next = "paused"
+		}
+		vm.State, vm.StateChange = next, time.Now().UTC()
+		c.dirty = true
 	case strings.HasPrefix(sub, "natpf"):
 		return c.controlNATPF(vm, sub, args[2:])
 	default:
@@ -359,7 +427,7 @@ func (c *invocation) unregisterVM(args []string) int {
 	if vm == nil {
 		return c.fail(vmNotFound(name, siteUnregisterFind))
 	}
-	if c.state(vm) == "running" || c.s.locked(vm) {
+	if c.running(vm) || c.s.locked(vm) {
 		where := siteUnregister61
 		if c.s.v7() {
 			where = siteUnregister70

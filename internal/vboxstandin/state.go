@@ -56,8 +56,10 @@ type Settings struct {
 	// addresses (VirtualBox >= 6.1.28 reads /etc/vbox/networks.conf);
 	// when empty or missing, VirtualBox's default range 192.168.56.0/21.
 	NetworksConf string `json:"networksConf,omitempty"`
-	// LockedVMs are VMs whose lock another session holds (a GUI): any
-	// change to them fails as on a running VM.
+	// LockedVMs are VMs whose write lock another session holds (a GUI
+	// or another VBoxManage): modifyvm, storagectl, sharedfolder,
+	// startvm and unregistervm fail on them as on a running VM;
+	// shared-lock commands (storageattach, setextradata) work.
 	LockedVMs []string `json:"lockedVMs,omitempty"`
 	// MachineFolder is the default machine folder; "VirtualBox VMs" in the
 	// state directory when empty.
@@ -70,11 +72,13 @@ type Settings struct {
 
 // State is VirtualBox's registry as the stand-in keeps it.
 type State struct {
-	VMs          []*VM          `json:"vms"`
-	Media        []*Medium      `json:"media"`
-	HostOnlyIfs  []*HostOnlyIf  `json:"hostOnlyIfs"`
-	HostOnlyNets []*HostOnlyNet `json:"hostOnlyNets"`
-	DHCPServers  []*DHCPServer  `json:"dhcpServers"`
+	// Extra is the global extra data (setextradata global).
+	Extra        map[string]string `json:"extraData,omitempty"`
+	VMs          []*VM             `json:"vms"`
+	Media        []*Medium         `json:"media"`
+	HostOnlyIfs  []*HostOnlyIf     `json:"hostOnlyIfs"`
+	HostOnlyNets []*HostOnlyNet    `json:"hostOnlyNets"`
+	DHCPServers  []*DHCPServer     `json:"dhcpServers"`
 }
 
 // VM is one registered machine.
@@ -103,6 +107,7 @@ type VM struct {
 	UARTs     [4]UART           `json:"uarts"`
 	Storage   []*Controller     `json:"storage"`
 	Shared    []SharedFolder    `json:"sharedFolders"`
+	Extra     map[string]string `json:"extraData,omitempty"`
 	Groups    string            `json:"groups"`
 	HWUUID    string            `json:"hardwareUUID"`
 	Directory string            `json:"directory"`

@@ -235,9 +235,6 @@ func (c *invocation) storageAttach(args []string) int {
 	if vm == nil {
 		return c.fail(vmNotFound(args[0], siteStorageAttFind))
 	}
-	if c.s.locked(vm) {
-		return c.fail(lockedError(vm.Name, siteStorageAttLock))
-	}
 	ctl := vm.controller(ctlName)
 	if ctl == nil {
 		c.argumentError("Could not find a controller named '%s'\n", ctlName)
