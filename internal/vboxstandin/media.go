@@ -178,9 +178,8 @@ func (c *invocation) cloneMedium(args []string) int {
 }
 
 // modifyMedium answers `modifymedium [disk] M --resize MB | --resizebyte N`
-// (handleModifyMedium): qemu-img cannot resize VDI or VMDK, so a resize
-// goes through a raw copy; VMDK resizes on 7.0 only (6.1's VMDK backend
-// has no resize).
+// (handleModifyMedium), resizing for real; VMDK resizes on 7.0 only
+// (6.1's VMDK backend has no resize, src/VBox/Storage/VMDK.cpp).
 func (c *invocation) modifyMedium(args []string) int {
 	opts, code, ok := c.parse(args, []optDef{
 		{names: []string{"--resize", "-resize"}, value: true},
@@ -253,21 +252,16 @@ func (c *invocation) modifyMedium(args []string) int {
 	return exitOK
 }
 
-// resize grows m to size bytes: to raw, resized, and back, replacing the
-// image only once the new one is whole.
+// resize grows m to size bytes: qemu-img cannot resize VDI or VMDK, so a
+// new image of the size gets m's content (convert -n), then replaces m.
 func (c *invocation) resize(m *Medium, size int64) error {
-	raw := m.Location + ".standin-resize.raw"
-	next := m.Location + ".standin-resize.new"
-	defer os.Remove(raw)
+	next := m.Location + ".standin-resize"
 	defer os.Remove(next)
 	qf := qemuFormats[m.Format]
-	if err := c.qemuImg("convert", "-q", "-f", qf, "-O", "raw", m.Location, raw); err != nil {
+	if err := c.qemuImg("create", "-q", "-f", qf, next, fmt.Sprint(size)); err != nil {
 		return err
 	}
-	if err := c.qemuImg("resize", "-q", "-f", "raw", raw, fmt.Sprint(size)); err != nil {
-		return err
-	}
-	if err := c.qemuImg("convert", "-q", "-f", "raw", "-O", qf, raw, next); err != nil {
+	if err := c.qemuImg("convert", "-q", "-n", "--target-is-zero", "-f", qf, "-O", qf, m.Location, next); err != nil {
 		return err
 	}
 	return os.Rename(next, m.Location)
