@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Env is what an invocation sees of its process: its state directory and
@@ -14,6 +15,8 @@ type Env struct {
 	Home   string // $VBOX_STANDIN_HOME
 	Stdout io.Writer
 	Stderr io.Writer
+	// Now is the clock of state changes; time.Now when nil.
+	Now func() time.Time
 }
 
 // Run runs one VBoxManage invocation (args without the program name) and
@@ -25,7 +28,7 @@ func Run(ctx context.Context, env Env, args []string) int {
 		return exitFailure
 	}
 	defer s.close()
-	c := &invocation{ctx: ctx, s: s, out: env.Stdout, errw: env.Stderr}
+	c := &invocation{ctx: ctx, s: s, out: env.Stdout, errw: env.Stderr, clock: env.Now}
 	code := c.dispatch(args)
 	if c.dirty {
 		if err := s.save(); err != nil {
@@ -45,6 +48,15 @@ type invocation struct {
 	cmd   string // the command, for usage lines
 	logo  bool   // the logo was shown (once per invocation, as showLogo)
 	dirty bool   // the state changed and is saved at the end
+	clock func() time.Time
+}
+
+// now is the time of a state change, in UTC.
+func (c *invocation) now() time.Time {
+	if c.clock != nil {
+		return c.clock().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // commands maps VBoxManage's commands (and their aliases) to handlers.

@@ -48,7 +48,7 @@ func (c *invocation) state(vm *VM) string {
 }
 
 func (c *invocation) setState(vm *VM, state string) {
-	vm.State, vm.StateChange, vm.PowerButton = state, time.Now().UTC(), false
+	vm.State, vm.StateChange, vm.PowerButton = state, c.now(), false
 	c.dirty = true
 }
 
@@ -162,6 +162,12 @@ func (c *invocation) createVM(args []string) int {
 	if name == "" {
 		return c.syntaxError("Parameter --name is required")
 	}
+	// The OS type picks 64-bit-ness; without one, or with one VirtualBox
+	// does not know, a 64-bit host's default (MachineImpl.cpp, Machine::init).
+	longMode := true
+	if _, known := osTypes[ostype]; known {
+		longMode = strings.HasSuffix(ostype, "_64")
+	}
 	if ostype == "" {
 		ostype = "Other"
 	}
@@ -189,10 +195,10 @@ func (c *invocation) createVM(args []string) int {
 	}
 	vm := &VM{
 		Name: name, UUID: strings.ToLower(id), CfgFile: cfg, OSType: ostype, Groups: groups,
-		State: "poweroff", StateChange: time.Now().UTC(),
+		State: "poweroff", StateChange: c.now(),
 		MemoryMB: 128, CPUs: 1, VRAMMB: 8, Firmware: "BIOS", Chipset: "piix3",
 		Boot:      [4]string{"floppy", "dvd", "disk", "none"},
-		Bools:     map[string]bool{"acpi": true, "ioapic": true, "rtcuseutc": false, "hwvirtex": true, "nestedpaging": true, "largepages": true, "vtxvpid": true, "vtxux": true, "pae": true, "longmode": strings.HasSuffix(ostype, "_64"), "hpet": false},
+		Bools:     map[string]bool{"acpi": true, "ioapic": true, "rtcuseutc": false, "hwvirtex": true, "nestedpaging": true, "largepages": true, "vtxvpid": true, "vtxux": true, "pae": true, "longmode": longMode, "hpet": false},
 		Strings:   map[string]string{},
 		HWUUID:    strings.ToLower(id),
 		Directory: filepath.Dir(cfg),
@@ -363,7 +369,7 @@ func (c *invocation) controlVM(args []string) int {
 		if sub == "pause" {
 			next = "paused"
 		}
-		vm.State, vm.StateChange = next, time.Now().UTC()
+		vm.State, vm.StateChange = next, c.now()
 		c.dirty = true
 	case strings.HasPrefix(sub, "natpf"):
 		return c.controlNATPF(vm, sub, args[2:])

@@ -195,7 +195,7 @@ func (c *invocation) machineReadable(vm *VM, state string) string {
 			fmt.Fprintf(&b, "uart%d=\"off\"\n", i+1)
 			continue
 		}
-		fmt.Fprintf(&b, "uart%d=\"%#06x,%d\"\n", i+1, u.IOBase, u.IRQ)
+		fmt.Fprintf(&b, "uart%d=\"0x%04x,%d\"\n", i+1, u.IOBase, u.IRQ) // C's %#06x
 		switch u.Mode {
 		case "", "disconnected":
 			fmt.Fprintf(&b, "uartmode%d=\"disconnected\"\n", i+1)
