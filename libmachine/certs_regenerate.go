@@ -217,11 +217,16 @@ func (c *Client) onStoreCA(h *host.Host) bool {
 }
 
 // serverHosts are the names a machine's server certificate is made for:
-// its address, its name, its private address and the --tls-san names.
+// its address, its name, its private address, the host of its engine URL
+// when that is another (the virtualbox driver's loopback forward beside
+// its host-only address) and the --tls-san names.
 func serverHosts(name string, ep drivers.Endpoint, sans []string) []string {
 	hosts := []string{ep.IP, name}
 	if ep.PrivateIP != "" && ep.PrivateIP != ep.IP {
 		hosts = append(hosts, ep.PrivateIP)
+	}
+	if h := dockerHost(ep); h != "" && !slices.Contains(hosts, h) {
+		hosts = append(hosts, h)
 	}
 	return append(hosts, sans...)
 }

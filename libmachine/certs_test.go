@@ -281,3 +281,28 @@ func TestCertErrorOfHandshake(t *testing.T) {
 		t.Errorf("certError(%v) = %v, want it unchanged", other, got)
 	}
 }
+
+// TestServerHosts: the server certificate names the machine's address,
+// name and private address, and the host of its engine URL when that is
+// another (a loopback forward), each once, then the --tls-san names.
+func TestServerHosts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ep   drivers.Endpoint
+		want []string
+	}{
+		{"generic", drivers.Endpoint{IP: "10.0.0.5", URL: "tcp://10.0.0.5:2376"}, []string{"10.0.0.5", "n1", "san.example"}},
+		{"private address", drivers.Endpoint{IP: "20.1.2.3", PrivateIP: "10.0.0.5", URL: "tcp://20.1.2.3:2376"},
+			[]string{"20.1.2.3", "n1", "10.0.0.5", "san.example"}},
+		{"loopback forward", drivers.Endpoint{IP: "192.168.59.3", PrivateIP: "192.168.59.3", URL: "tcp://127.0.0.1:40376"},
+			[]string{"192.168.59.3", "n1", "127.0.0.1", "san.example"}},
+		{"qemu", drivers.Endpoint{IP: "127.0.0.1", PrivateIP: "192.168.76.2", URL: "tcp://127.0.0.1:40376"},
+			[]string{"127.0.0.1", "n1", "192.168.76.2", "san.example"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := serverHosts("n1", tc.ep, []string{"san.example"}); !slices.Equal(got, tc.want) {
+				t.Errorf("serverHosts = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

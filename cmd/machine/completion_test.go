@@ -81,7 +81,7 @@ func TestCompletionWords(t *testing.T) {
 		{"long flags of a command", []string{"active", "--"}, "--timeout --help"},
 		{"nothing after --", []string{"ssh", "n1", "--", ""}, ""},
 		{"no machine names for create", []string{"create", ""}, ""},
-		{"drivers", []string{"create", "-d", ""}, "azure generic qemu"},
+		{"drivers", []string{"create", "-d", ""}, "azure generic qemu virtualbox"},
 		{"a driver's flags", []string{"create", "-d", "generic", "--generic-ssh-"}, "--generic-ssh-user --generic-ssh-key --generic-ssh-port"},
 		{"shells of env", []string{"env", "--shell", "t"}, "tcsh"},
 		{"a flag's value is not a name", []string{"status", "-t", ""}, ""},

@@ -19,6 +19,7 @@ import (
 	"github.com/machine-cli/machine/drivers/legacy"
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/drivers/qemu"
+	"github.com/machine-cli/machine/drivers/virtualbox"
 	"github.com/machine-cli/machine/libmachine"
 	"github.com/machine-cli/machine/libmachine/dockercontext"
 	"github.com/machine-cli/machine/libmachine/store"
@@ -29,9 +30,10 @@ var version = "0.1.0-dev"
 
 // builtinDrivers are the drivers this binary serves itself.
 var builtinDrivers = map[string]func() drivers.Driver{
-	"azure":   azure.New,
-	"generic": generic.New,
-	"qemu":    qemu.NewDriver,
+	"azure":      azure.New,
+	"generic":    generic.New,
+	"qemu":       qemu.NewDriver,
+	"virtualbox": virtualbox.NewDriver,
 }
 
 func main() {

@@ -2,31 +2,24 @@ package qemu
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/plugin"
-	"github.com/machine-cli/machine/internal/fsutil"
-	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/addrpool"
+	"github.com/machine-cli/machine/internal/sshkey"
+	"github.com/machine-cli/machine/internal/vmready"
 	"github.com/machine-cli/machine/libmachine/cloudinit"
 	"github.com/machine-cli/machine/libmachine/qemuimg"
 	"github.com/machine-cli/machine/libmachine/vmimage"
-	"github.com/machine-cli/machine/sshclient"
 )
 
 // DriverName is the name users pass to `create -d`.
@@ -202,31 +195,11 @@ func (d *Driver) Create(ctx context.Context) error {
 // returns the public key in authorized_keys form.
 func (d *Driver) ensureKey() (string, error) {
 	d.SSHKeyPath = d.path(KeyFile)
-	if pub, err := os.ReadFile(d.SSHKeyPath + ".pub"); err == nil {
-		return strings.TrimSpace(string(pub)), nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("qemu: SSH key: %w", err)
-	}
-	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	pub, err := sshkey.Ensure(d.SSHKeyPath, "machine "+d.MachineName)
 	if err != nil {
-		return "", fmt.Errorf("qemu: make an SSH key: %w", err)
+		return "", fmt.Errorf("qemu: %w", err)
 	}
-	block, err := ssh.MarshalPrivateKey(sk, "machine "+d.MachineName)
-	if err != nil {
-		return "", fmt.Errorf("qemu: make an SSH key: %w", err)
-	}
-	spk, err := ssh.NewPublicKey(pk)
-	if err != nil {
-		return "", fmt.Errorf("qemu: make an SSH key: %w", err)
-	}
-	if err := fsutil.WriteFileAtomic(d.SSHKeyPath, pem.EncodeToMemory(block), 0o600); err != nil {
-		return "", fmt.Errorf("qemu: SSH key: %w", err)
-	}
-	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(spk)))
-	if err := fsutil.WriteFileAtomic(d.SSHKeyPath+".pub", []byte(line+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("qemu: SSH key: %w", err)
-	}
-	return line, nil
+	return pub, nil
 }
 
 // fetchImage gets the image into the store's cache, with progress lines
@@ -258,6 +231,11 @@ func (d *Driver) fetchImage(ctx context.Context) (vmimage.Image, error) {
 	return img, nil
 }
 
+// meshPool is the store's pool of mesh addresses.
+func (d *Driver) meshPool() addrpool.Pool {
+	return addrpool.Pool{Store: d.StorePath, LockFile: meshLockFile, File: MeshAddressFile}
+}
+
 // allocateMeshIP gives the machine the lowest mesh address no other
 // machine of the store has, recording it in the machine's directory under
 // a store-wide lock (or returns the one it has).
@@ -265,32 +243,18 @@ func (d *Driver) allocateMeshIP() (string, error) {
 	if d.MeshIP != "" {
 		return d.MeshIP, nil
 	}
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, meshLockFile))
-	if err != nil {
-		return "", fmt.Errorf("qemu: mesh address: %w", err)
-	}
-	defer func() { _ = lock.Unlock() }()
-	taken := map[string]bool{}
-	others, err := filepath.Glob(filepath.Join(d.StorePath, "machines", "*", MeshAddressFile))
-	if err != nil {
-		return "", fmt.Errorf("qemu: mesh address: %w", err)
-	}
-	for _, f := range others {
-		if b, err := os.ReadFile(f); err == nil {
-			taken[strings.TrimSpace(string(b))] = true
-		}
-	}
+	cands := make([]string, 0, 253)
 	for n := 2; n < 255; n++ {
-		ip := meshPrefix + strconv.Itoa(n)
-		if taken[ip] {
-			continue
-		}
-		if err := fsutil.WriteFileAtomic(d.path(MeshAddressFile), []byte(ip+"\n"), 0o644); err != nil {
-			return "", fmt.Errorf("qemu: mesh address: %w", err)
-		}
-		return ip, nil
+		cands = append(cands, meshPrefix+strconv.Itoa(n))
 	}
-	return "", fmt.Errorf("qemu: all %s0/%d mesh addresses are taken by the store's machines: remove one", meshPrefix, meshBits)
+	ip, err := d.meshPool().Allocate(d.MachineName, cands)
+	if errors.Is(err, addrpool.ErrExhausted) {
+		return "", fmt.Errorf("qemu: all %s0/%d mesh addresses are taken by the store's machines: remove one", meshPrefix, meshBits)
+	}
+	if err != nil {
+		return "", fmt.Errorf("qemu: mesh %w", err)
+	}
+	return ip, nil
 }
 
 // macKey is the key of the machine's NIC MACs: stable for the machine,
@@ -339,38 +303,17 @@ func (d *Driver) boot(ctx context.Context) error {
 // waitReady logs in over SSH (recording the host key in the machine's
 // known_hosts) and waits for cloud-init to finish.
 func (d *Driver) waitReady(ctx context.Context) error {
-	start := time.Now()
-	var c *sshclient.Client
-	lctx, cancel := context.WithTimeout(ctx, loginBound)
-	defer cancel()
-	err := retry.Poll(lctx, time.Second, 2*time.Second, func(ctx context.Context) error {
-		var err error
-		c, err = sshclient.Dial(ctx, sshclient.Config{
-			Host: loopback, Port: d.SSHPort, User: SSHUser, KeyPath: d.SSHKeyPath,
-			KnownHostsPath: d.path(knownHostsFile), DialTimeout: 10 * time.Second,
-		})
-		if errors.Is(err, sshclient.ErrHostKeyMismatch) {
-			return retry.Stop(err)
-		}
-		return err
+	err := vmready.Wait(ctx, vmready.Config{
+		Host: loopback, Port: d.SSHPort, User: SSHUser, KeyPath: d.SSHKeyPath,
+		KnownHostsPath: d.path(knownHostsFile), Machine: d.MachineName,
+		LoginBound: loginBound, CloudInitBound: cloudInitBound,
+		Notify: plugin.Notify, Prefix: "qemu: ",
 	})
-	if err != nil {
-		return Open(d.dir()).bootError(fmt.Sprintf("cannot log in to the VM over SSH as %s: %v", SSHUser, err))
+	var le *vmready.LoginError
+	if errors.As(err, &le) {
+		return Open(d.dir()).bootError(le.Error())
 	}
-	defer c.Close()
-	plugin.Notify(fmt.Sprintf("qemu: logged in, waiting for cloud-init (%d s)", int(time.Since(start).Seconds())))
-	cctx, ccancel := context.WithTimeout(ctx, cloudInitBound)
-	defer ccancel()
-	out, err := c.Output(cctx, "cloud-init status --wait")
-	if err != nil {
-		status := strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(status, '\n'); i >= 0 {
-			status = status[i+1:]
-		}
-		return fmt.Errorf("cloud-init on the VM did not finish well (%s): run `machine ssh %s sudo cloud-init status --long`: %w", status, d.MachineName, err)
-	}
-	plugin.Notify(fmt.Sprintf("qemu: cloud-init done (%d s)", int(time.Since(start).Seconds())))
-	return nil
+	return err
 }
 
 // vm is the machine's QEMU process.

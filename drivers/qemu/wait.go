@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/machine-cli/machine/internal/retry"
+	"github.com/machine-cli/machine/internal/vmready"
 )
 
 // BootError says that a VM did not come up, with the last lines of its
@@ -79,7 +79,7 @@ func (v *VM) WaitBoot(ctx context.Context, w io.Writer, sshAddr string, bound ti
 			stage = s
 			say("%s", bootStages[s].name)
 		}
-		if err := sshBanner(ctx, sshAddr); err == nil {
+		if err := vmready.SSHBanner(ctx, sshAddr); err == nil {
 			return nil
 		}
 		if !v.alive(pid) {
@@ -156,36 +156,4 @@ func stripControl(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-// sshBanner reads an SSH server's identification line ("SSH-2.0-...")
-// from addr.
-func sshBanner(ctx context.Context, addr string) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	conn, err := new(net.Dialer).DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if d, ok := ctx.Deadline(); ok {
-		_ = conn.SetReadDeadline(d)
-	}
-	buf := make([]byte, 0, 256)
-	chunk := make([]byte, 256)
-	for len(buf) < 4096 {
-		n, err := conn.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		// Servers may send other lines before the identification (RFC 4253 4.2).
-		lines := strings.Split(string(buf), "\n")
-		for _, line := range lines[:len(lines)-1] {
-			if strings.HasPrefix(line, "SSH-") {
-				return nil
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return errors.New("no SSH identification line")
 }

@@ -2,10 +2,8 @@ package qemu
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -41,54 +39,6 @@ func TestBootError(t *testing.T) {
 	if !strings.HasSuffix(e.Error(), "the VM printed nothing on its serial console (/m/serial.log)") {
 		t.Errorf("got %q", e.Error())
 	}
-}
-
-// serve accepts connections on a loopback port and hands each to handle.
-func serve(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			handle(c)
-			c.Close()
-		}
-	}()
-	return l.Addr().String()
-}
-
-func TestSSHBanner(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		handle func(net.Conn)
-		ok     bool
-	}{
-		{"banner", func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")) }, true},
-		{"lines before the banner", func(c net.Conn) { c.Write([]byte("hello\r\nSSH-2.0-x\r\n")) }, true},
-		// What user-mode networking does before the guest listens.
-		{"accepts and closes", func(net.Conn) {}, false},
-		{"not ssh", func(c net.Conn) { c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")) }, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := serve(t, tc.handle)
-			err := sshBanner(context.Background(), addr)
-			if tc.ok != (err == nil) {
-				t.Errorf("sshBanner = %v, want ok %v", err, tc.ok)
-			}
-		})
-	}
-	t.Run("nothing listens", func(t *testing.T) {
-		if err := sshBanner(context.Background(), net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))); err == nil {
-			t.Error("sshBanner succeeded with nothing listening")
-		}
-	})
 }
 
 func TestWaitBootNotRunning(t *testing.T) {

@@ -732,6 +732,23 @@ func TestDefaultImageURL(t *testing.T) {
 			t.Errorf("resolve(%s) = %+v, %v", u, loc, err)
 		}
 	}
+	for _, tc := range []struct{ arch, want, errHas string }{
+		{"amd64", DefaultRawImageAMD64, ""},
+		{"arm64", DefaultRawImageARM64, ""},
+		{"riscv64", "", "no default image for the riscv64 architecture"},
+	} {
+		got, err := defaultRawImageURL(tc.arch)
+		if got != tc.want || (tc.errHas == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.errHas) {
+			t.Errorf("defaultRawImageURL(%s) = %q, %v; want %q, %q", tc.arch, got, err, tc.want, tc.errHas)
+		}
+		if tc.want == "" {
+			continue
+		}
+		loc, err := resolve(Source{URL: tc.want})
+		if err != nil || loc.name != "debian-13-generic-"+tc.arch+".raw" {
+			t.Errorf("resolve(%s) = %+v, %v", tc.want, loc, err)
+		}
+	}
 }
 
 // BenchmarkFetch measures a download of a 100 MB image from a loopback
