@@ -14,12 +14,16 @@ import (
 // addresses on Linux, macOS and Solaris without a networks.conf.
 var defaultHostOnlyRange = netip.MustParsePrefix("192.168.56.0/21")
 
-// allowedRanges are the host-only ranges of the networks.conf in the
-// settings ("* 10.0.0.0/8 192.168.0.0/16" lines), or the default range.
+// defaultNetworksConf is where VirtualBox reads the host-only ranges.
+const defaultNetworksConf = "/etc/vbox/networks.conf"
+
+// allowedRanges are the host-only ranges of networks.conf ("* 10.0.0.0/8
+// 192.168.0.0/16" lines; the settings may name another file), or the
+// default range without the file.
 func (c *invocation) allowedRanges() ([]netip.Prefix, error) {
 	path := c.s.settings.NetworksConf
 	if path == "" {
-		return []netip.Prefix{defaultHostOnlyRange}, nil
+		path = defaultNetworksConf
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -31,6 +31,9 @@ func newStandin(t *testing.T, settings Settings) *standin {
 	if settings.MachineFolder == "" {
 		settings.MachineFolder = filepath.Join(home, "VirtualBox VMs")
 	}
+	if settings.NetworksConf == "" { // not the host's /etc/vbox/networks.conf
+		settings.NetworksConf = filepath.Join(home, "networks.conf")
+	}
 	data, err := json.Marshal(settings)
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +257,7 @@ func TestFailures(t *testing.T) {
 			settings := tc.settings
 			settings.Version = version
 			settings.MachineFolder = filepath.Join(s.home, "VirtualBox VMs")
+			settings.NetworksConf = filepath.Join(s.home, "networks.conf")
 			data, _ := json.Marshal(settings)
 			if err := os.WriteFile(filepath.Join(s.home, SettingsFile), data, 0o644); err != nil {
 				t.Fatal(err)
@@ -386,6 +390,7 @@ func TestStateMachine(t *testing.T) {
 func writeSettings(t *testing.T, s *standin, set Settings) {
 	t.Helper()
 	set.MachineFolder = filepath.Join(s.home, "VirtualBox VMs")
+	set.NetworksConf = filepath.Join(s.home, "networks.conf")
 	data, _ := json.Marshal(set)
 	if err := os.WriteFile(filepath.Join(s.home, SettingsFile), data, 0o644); err != nil {
 		t.Fatal(err)
@@ -399,15 +404,16 @@ func TestNetworksConf(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("# lab\n* 10.0.0.0/8 192.168.0.0/16\n* 2001::/64\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	none := filepath.Join(t.TempDir(), "none")
 	for _, tc := range []struct {
 		conf, ip, mask string
 		want           bool
 	}{
-		{"", "192.168.56.1", "255.255.255.0", true},
-		{"", "192.168.63.1", "255.255.255.0", true},
-		{"", "192.168.64.1", "255.255.255.0", false},
-		{"", "192.168.56.1", "255.255.0.0", false}, // wider than the range
-		{"", "10.0.0.1", "255.0.0.0", false},
+		{none, "192.168.56.1", "255.255.255.0", true},
+		{none, "192.168.63.1", "255.255.255.0", true},
+		{none, "192.168.64.1", "255.255.255.0", false},
+		{none, "192.168.56.1", "255.255.0.0", false}, // wider than the range
+		{none, "10.0.0.1", "255.0.0.0", false},
 		{"/nonexistent/networks.conf", "192.168.59.1", "255.255.255.0", true},
 		{conf, "10.20.30.1", "255.255.255.0", true},
 		{conf, "192.168.99.1", "255.255.255.0", true},

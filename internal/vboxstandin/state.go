@@ -53,8 +53,9 @@ type Settings struct {
 	// VERR_VMX_IN_VMX_ROOT_MODE) or "svm" (AMD-V, VERR_SVM_IN_USE).
 	VTxHeldBy string `json:"vtxHeldBy,omitempty"`
 	// NetworksConf is the path of the networks.conf that limits host-only
-	// addresses (VirtualBox >= 6.1.28 reads /etc/vbox/networks.conf);
-	// when empty or missing, VirtualBox's default range 192.168.56.0/21.
+	// addresses, /etc/vbox/networks.conf (where VirtualBox >= 6.1.28
+	// reads it) when empty; without the file, VirtualBox's default range
+	// 192.168.56.0/21.
 	NetworksConf string `json:"networksConf,omitempty"`
 	// LockedVMs are VMs whose write lock another session holds (a GUI
 	// or another VBoxManage): modifyvm, storagectl, sharedfolder,
