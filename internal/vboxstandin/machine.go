@@ -452,6 +452,18 @@ func (c *invocation) unregisterVM(args []string) int {
 		}
 	}
 	c.removeVM(vm)
+	// DVD images were in the machine's media registry, which is gone:
+	// VirtualBox keeps them in no registry (VirtualBoxImpl.cpp,
+	// i_unregisterMachine moves only hard disks to another registry), so
+	// they are not registered once VBoxSVC restarts. Hard disks not
+	// deleted move to the global registry.
+	for _, ctl := range vm.Storage {
+		for _, a := range ctl.Attachments {
+			if m := c.s.findMedium(a.Medium); m != nil && a.Type == "dvddrive" && c.attachedTo(m) == 0 {
+				c.removeMedium(m)
+			}
+		}
+	}
 	if del {
 		c.progress()
 		for _, id := range media {
