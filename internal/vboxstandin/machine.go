@@ -8,11 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/machine-cli/machine/drivers/qemu"
 	"github.com/machine-cli/machine/internal/fsutil"
+	"github.com/machine-cli/machine/internal/retry"
 )
 
 // powerDownMark is what a Linux guest's kernel prints on its serial
@@ -37,6 +39,9 @@ func (c *invocation) state(vm *VM) string {
 	if err == nil && pid != 0 {
 		return vm.State
 	}
+	if exiting(c.runPath(vm)) {
+		return "stopping"
+	}
 	next := "aborted"
 	if vm.PowerButton {
 		next = "poweroff"
@@ -45,6 +50,43 @@ func (c *invocation) state(vm *VM) string {
 	}
 	c.setState(vm, next)
 	return next
+}
+
+// exiting tells whether the QEMU process the pidfile in dir names is
+// still in the process table though it no longer counts as the VM's
+// (it is exiting: its command line is gone), and is not a zombie.
+func exiting(dir string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, qemu.PIDFile))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if open < 0 || end < open || end+2 >= len(stat) || stat[end+2] == 'Z' {
+		return false
+	}
+	comm := string(stat[open+1 : end])
+	return strings.HasPrefix(comm, "machine-") || strings.HasPrefix(comm, "qemu")
+}
+
+// waitExited waits up to bound for the QEMU process in dir to leave the
+// process table.
+func waitExited(ctx context.Context, dir string, bound time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	_ = retry.Poll(ctx, 50*time.Millisecond, 200*time.Millisecond, func(context.Context) error {
+		if exiting(dir) {
+			return errors.New("QEMU still exits")
+		}
+		return nil
+	})
 }
 
 func (c *invocation) setState(vm *VM, state string) {
@@ -357,6 +399,7 @@ func (c *invocation) controlVM(args []string) int {
 		if err := v.Kill(ctx); err != nil {
 			return c.msgError("Failed to power off the VM: %v", err)
 		}
+		waitExited(ctx, c.runPath(vm), 10*time.Second)
 		c.progress()
 		c.setState(vm, "poweroff")
 	case sub == "pause", sub == "resume":
@@ -480,6 +523,7 @@ func (c *invocation) unregisterVM(args []string) int {
 		_ = os.RemoveAll(filepath.Join(vm.Directory, "Logs"))
 		_ = os.Remove(vm.Directory) // as VirtualBox: only when empty
 	}
+	waitExited(c.ctx, c.runPath(vm), 10*time.Second)
 	_ = os.RemoveAll(c.runPath(vm))
 	return exitOK
 }

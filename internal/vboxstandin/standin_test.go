@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -581,5 +582,52 @@ func TestMedia(t *testing.T) {
 				t.Errorf("closemedium --delete left %s", vmdk)
 			}
 		})
+	}
+}
+
+// TestExiting checks how a VM whose QEMU no longer counts as running is
+// told from one whose QEMU is gone: the pidfile's process is still there
+// (a QEMU, by its name) and not a zombie.
+func TestExiting(t *testing.T) {
+	dir := t.TempDir()
+	qemuLike := filepath.Join(dir, "qemu-standin")
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(qemuLike, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(qemuLike, "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	for _, tc := range []struct {
+		name, pidfile string
+		want          bool
+	}{
+		{"a QEMU process", fmt.Sprint(cmd.Process.Pid), true},
+		{"another process", fmt.Sprint(os.Getpid()), false},
+		{"no process", "999999999", false},
+		{"no pid", "", false},
+	} {
+		run := filepath.Join(dir, tc.name)
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if tc.pidfile != "" {
+			if err := os.WriteFile(filepath.Join(run, "qemu.pid"), []byte(tc.pidfile+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := exiting(run); got != tc.want {
+			t.Errorf("%s: exiting = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
