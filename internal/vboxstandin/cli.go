@@ -126,13 +126,43 @@ func (c *invocation) showLogo() {
 	fmt.Fprint(c.errw, "Oracle VM VirtualBox Command Line Management Interface Version 6.1.50\n(C) 2005-2024 Oracle Corporation\nAll rights reserved.\n\n")
 }
 
-// syntaxError is errorSyntax: the logo, the error and the command's usage
-// (abbreviated to its synopsis), exit 2.
+// syntaxError is errorSyntax, exit 2. 7.0 (and 6.1's dhcpserver): the
+// logo, the error and the command's usage (its synopsis); the rest of
+// 6.1: the logo, the usage, then "Syntax error: ..." (VBoxManageHelp.cpp,
+// errorSyntax(USAGECATEGORY, ...)).
 func (c *invocation) syntaxError(format string, a ...any) int {
 	c.showLogo()
-	fmt.Fprintf(c.errw, "VBoxManage: error: "+format+"\n", a...)
-	fmt.Fprintf(c.errw, "\nUsage:\n\nVBoxManage %s %s\n", c.cmd, synopsis[c.cmd])
+	if c.newStyle() {
+		fmt.Fprintf(c.errw, "VBoxManage: error: "+format+"\n", a...)
+		c.usage()
+		return exitSyntax
+	}
+	c.usage()
+	fmt.Fprintf(c.errw, "\nSyntax error: "+format+"\n", a...)
 	return exitSyntax
+}
+
+// getOptError is errorGetOpt for an argument RTGetOpt refused, exit 2:
+// the logo, the error and the usage (6.1: the usage before the error).
+func (c *invocation) getOptError(format string, a ...any) int {
+	c.showLogo()
+	if !c.newStyle() {
+		c.usage()
+	}
+	fmt.Fprintf(c.errw, "VBoxManage: error: "+format+"\n", a...)
+	if c.newStyle() {
+		c.usage()
+	}
+	return exitSyntax
+}
+
+// newStyle tells whether the command reports syntax errors as 7.0 does
+// (6.1 had converted only some commands, dhcpserver among those used here).
+func (c *invocation) newStyle() bool { return c.s.v7() || c.cmd == "dhcpserver" }
+
+// usage writes the command's synopsis as its usage (abbreviated).
+func (c *invocation) usage() {
+	fmt.Fprintf(c.errw, "\nUsage:\n\nVBoxManage %s %s\n", c.cmd, synopsis[c.cmd])
 }
 
 // argumentError is errorArgument: the error alone, exit 2.
@@ -143,7 +173,7 @@ func (c *invocation) argumentError(format string, a ...any) int {
 
 // unknownOption is errorGetOpt for an option the command does not know.
 func (c *invocation) unknownOption(opt string) int {
-	return c.syntaxError("Unknown option: %s", opt)
+	return c.getOptError("Unknown option: %s", opt)
 }
 
 // fail prints a COM error and returns exit code 1.
@@ -251,7 +281,7 @@ func (c *invocation) parse(args []string, defs []optDef) (opts []parsedOpt, code
 	case unknown != "":
 		return nil, c.unknownOption(unknown), false
 	case missing != "":
-		return nil, c.syntaxError("%s: The option requires a value (VERR_GETOPT_REQUIRED_ARGUMENT_MISSING)", missing), false
+		return nil, c.getOptError("%s: The option requires a value (VERR_GETOPT_REQUIRED_ARGUMENT_MISSING)", missing), false
 	}
 	return opts, exitOK, true
 }

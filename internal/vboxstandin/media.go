@@ -204,13 +204,13 @@ func (c *invocation) modifyMedium(args []string) int {
 		case "--resize":
 			n, ok := atoi(o.value)
 			if !ok {
-				return c.syntaxError("Invalid argument format: %s", o.value)
+				return c.getOptError("Invalid argument format: %s", o.value)
 			}
 			newSize = int64(n) << 20
 		case "--resizebyte":
 			n, ok := atoi(o.value)
 			if !ok {
-				return c.syntaxError("Invalid argument format: %s", o.value)
+				return c.getOptError("Invalid argument format: %s", o.value)
 			}
 			newSize = int64(n)
 		}

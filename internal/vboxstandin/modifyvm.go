@@ -126,36 +126,47 @@ func (c *invocation) modifyVM(args []string) int {
 	_ = json.Unmarshal(data, &next)
 	failed := false
 	rest := args[1:]
+	// An argument RTGetOpt refuses is reported (errorGetOpt) and parsing
+	// goes on; modifyvm then fails with exit 1 (VBoxManageModifyVM.cpp:
+	// "default: errorGetOpt(c, &ValueUnion); hrc = E_FAIL;").
 	for i := 0; i < len(rest); i++ {
 		arg := rest[i]
 		if !strings.HasPrefix(arg, "-") {
-			return c.syntaxError("Invalid parameter '%s'", arg)
+			c.getOptError("Invalid parameter '%s'", arg)
+			failed = true
+			continue
 		}
 		name, value, hasValue := strings.Cut(arg, "=")
 		opt, t, index, ok := lookupOption(known, name)
 		if !ok {
-			return c.unknownOption(name)
+			c.getOptError("Unknown option: %s", name)
+			failed = true
+			continue
 		}
 		if t.kind != "nothing" && !hasValue {
 			if i+1 >= len(rest) {
-				return c.syntaxError("%s: The option requires a value (VERR_GETOPT_REQUIRED_ARGUMENT_MISSING)", name)
+				c.getOptError("%s: The option requires a value (VERR_GETOPT_REQUIRED_ARGUMENT_MISSING)", name)
+				failed = true
+				continue
 			}
 			i++
 			value = rest[i]
 		}
+		valid := true
 		switch t.kind {
 		case "bool":
-			if _, ok := onOff(value); !ok {
-				return c.syntaxError("Invalid argument format: %s", value)
-			}
+			_, valid = onOff(value)
 		case "uint32":
-			if _, err := strconv.ParseUint(value, 0, 32); err != nil {
-				return c.syntaxError("Invalid argument format: %s", value)
-			}
+			_, err := strconv.ParseUint(value, 0, 32)
+			valid = err == nil
 		case "int32", "int64":
-			if _, err := strconv.ParseInt(value, 0, 64); err != nil {
-				return c.syntaxError("Invalid argument format: %s", value)
-			}
+			_, err := strconv.ParseInt(value, 0, 64)
+			valid = err == nil
+		}
+		if !valid {
+			c.getOptError("Invalid argument format: %s", value)
+			failed = true
+			continue
 		}
 		if cn, ok := canonical[opt]; ok {
 			opt = cn

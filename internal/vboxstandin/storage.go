@@ -244,13 +244,13 @@ func (c *invocation) storageAttach(args []string) int {
 	if portS != "" {
 		var ok bool
 		if port, ok = atoi(portS); !ok {
-			return c.syntaxError("Invalid argument format: %s", portS)
+			return c.getOptError("Invalid argument format: %s", portS)
 		}
 	}
 	if devS != "" {
 		var ok bool
 		if dev, ok = atoi(devS); !ok {
-			return c.syntaxError("Invalid argument format: %s", devS)
+			return c.getOptError("Invalid argument format: %s", devS)
 		}
 	}
 	// storageattach raises a controller's port count to reach the port.
