@@ -281,7 +281,7 @@ func (c *invocation) parse(args []string, defs []optDef) (opts []parsedOpt, code
 	case unknown != "":
 		return nil, c.unknownOption(unknown), false
 	case missing != "":
-		return nil, c.getOptError("%s: The option requires a value (VERR_GETOPT_REQUIRED_ARGUMENT_MISSING)", missing), false
+		return nil, c.getOptError("%s: RTGetOpt: Command line option needs argument.", missing), false
 	}
 	return opts, exitOK, true
 }

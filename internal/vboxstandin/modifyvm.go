@@ -145,7 +145,7 @@ func (c *invocation) modifyVM(args []string) int {
 		}
 		if t.kind != "nothing" && !hasValue {
 			if i+1 >= len(rest) {
-				c.getOptError("%s: The option requires a value (VERR_GETOPT_REQUIRED_ARGUMENT_MISSING)", name)
+				c.getOptError("%s: RTGetOpt: Command line option needs argument.", name)
 				failed = true
 				continue
 			}
