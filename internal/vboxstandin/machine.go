@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +38,7 @@ func (c *invocation) state(vm *VM) string {
 	if err == nil && pid != 0 {
 		return vm.State
 	}
-	if exiting(c.runPath(vm)) {
+	if exiting(vm.QEMUPID) {
 		return "stopping"
 	}
 	next := "aborted"
@@ -52,16 +51,12 @@ func (c *invocation) state(vm *VM) string {
 	return next
 }
 
-// exiting tells whether the QEMU process the pidfile in dir names is
-// still in the process table though it no longer counts as the VM's
-// (it is exiting: its command line is gone), and is not a zombie.
-func exiting(dir string) bool {
-	data, err := os.ReadFile(filepath.Join(dir, qemu.PIDFile))
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
+// exiting tells whether QEMU process pid (the one startvm launched) is
+// still in the process table though the VM's pidfile no longer names it
+// (QEMU removes its pidfile as it begins to exit, then closes its disks),
+// and is not a zombie. Its name tells it from a process that reused the pid.
+func exiting(pid int) bool {
+	if pid <= 0 {
 		return false
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -76,13 +71,13 @@ func exiting(dir string) bool {
 	return strings.HasPrefix(comm, "machine-") || strings.HasPrefix(comm, "qemu")
 }
 
-// waitExited waits up to bound for the QEMU process in dir to leave the
-// process table.
-func waitExited(ctx context.Context, dir string, bound time.Duration) {
+// waitExited waits up to bound for QEMU process pid to leave the process
+// table.
+func waitExited(ctx context.Context, pid int, bound time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	_ = retry.Poll(ctx, 50*time.Millisecond, 200*time.Millisecond, func(context.Context) error {
-		if exiting(dir) {
+		if exiting(pid) {
 			return errors.New("QEMU still exits")
 		}
 		return nil
@@ -354,10 +349,12 @@ func (c *invocation) boot(vm *VM) *comError {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
 	defer cancel()
-	if _, err := qemu.Start(ctx, cfg); err != nil {
+	q, err := qemu.Start(ctx, cfg)
+	if err != nil {
 		return consoleError(fmt.Sprintf("Failed to start the VM: %v (VERR_GENERAL_FAILURE)", err))
 	}
 	c.setState(vm, "running")
+	vm.QEMUPID, _ = q.PID()
 	// A serial port writing to a file: the guest's console goes there (a
 	// link to QEMU's serial log).
 	if u := vm.UARTs[0]; u.Enabled && u.Mode == "file" && u.Path != "" {
@@ -399,7 +396,7 @@ func (c *invocation) controlVM(args []string) int {
 		if err := v.Kill(ctx); err != nil {
 			return c.msgError("Failed to power off the VM: %v", err)
 		}
-		waitExited(ctx, c.runPath(vm), 10*time.Second)
+		waitExited(ctx, vm.QEMUPID, 10*time.Second)
 		c.progress()
 		c.setState(vm, "poweroff")
 	case sub == "pause", sub == "resume":
@@ -523,7 +520,7 @@ func (c *invocation) unregisterVM(args []string) int {
 		_ = os.RemoveAll(filepath.Join(vm.Directory, "Logs"))
 		_ = os.Remove(vm.Directory) // as VirtualBox: only when empty
 	}
-	waitExited(c.ctx, c.runPath(vm), 10*time.Second)
+	waitExited(c.ctx, vm.QEMUPID, 10*time.Second)
 	_ = os.RemoveAll(c.runPath(vm))
 	return exitOK
 }

@@ -586,11 +586,10 @@ func TestMedia(t *testing.T) {
 }
 
 // TestExiting checks how a VM whose QEMU no longer counts as running is
-// told from one whose QEMU is gone: the pidfile's process is still there
-// (a QEMU, by its name) and not a zombie.
+// told from one whose QEMU is gone: the process startvm launched is still
+// there (a QEMU, by its name) and not a zombie.
 func TestExiting(t *testing.T) {
-	dir := t.TempDir()
-	qemuLike := filepath.Join(dir, "qemu-standin")
+	qemuLike := filepath.Join(t.TempDir(), "qemu-standin")
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
 		t.Skip("no sleep binary")
@@ -609,24 +608,16 @@ func TestExiting(t *testing.T) {
 	defer cmd.Wait()
 	defer cmd.Process.Kill()
 	for _, tc := range []struct {
-		name, pidfile string
-		want          bool
+		name string
+		pid  int
+		want bool
 	}{
-		{"a QEMU process", fmt.Sprint(cmd.Process.Pid), true},
-		{"another process", fmt.Sprint(os.Getpid()), false},
-		{"no process", "999999999", false},
-		{"no pid", "", false},
+		{"a QEMU process", cmd.Process.Pid, true},
+		{"another process", os.Getpid(), false},
+		{"no process", 999999999, false},
+		{"no pid", 0, false},
 	} {
-		run := filepath.Join(dir, tc.name)
-		if err := os.MkdirAll(run, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if tc.pidfile != "" {
-			if err := os.WriteFile(filepath.Join(run, "qemu.pid"), []byte(tc.pidfile+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if got := exiting(run); got != tc.want {
+		if got := exiting(tc.pid); got != tc.want {
 			t.Errorf("%s: exiting = %v, want %v", tc.name, got, tc.want)
 		}
 	}

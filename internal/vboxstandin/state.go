@@ -95,6 +95,9 @@ type VM struct {
 	// PowerButton records an ACPI power button press since the start, so
 	// that QEMU's exit afterwards is a power-off, not an abort.
 	PowerButton bool `json:"powerButton,omitempty"`
+	// QEMUPID is the QEMU process startvm launched, so that a VM whose
+	// QEMU is still exiting is stopping, not off.
+	QEMUPID int `json:"qemuPID,omitempty"`
 
 	MemoryMB  int               `json:"memory"`
 	CPUs      int               `json:"cpus"`
