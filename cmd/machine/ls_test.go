@@ -60,7 +60,7 @@ func TestLSBrokenRows(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "machines", "corrupt", "config.json"), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	standin.Machine(t, root, p, "driverless", "virtualbox", engine, engine)
+	standin.Machine(t, root, p, "driverless", "hyperv", engine, engine)
 	t.Setenv("DOCKER_HOST", fmt.Sprintf("tcp://127.0.0.1:%d", engine))
 
 	format := `table {{.Name}}\t{{.Active}}\t{{.ActiveHost}}\t{{.DriverName}}\t{{.State}}\t{{.DockerVersion}}`
@@ -77,7 +77,7 @@ func TestLSBrokenRows(t *testing.T) {
 	want := map[string]struct{ url, err string }{
 		"closed":     {"", ""},
 		"corrupt":    {"", `machine "corrupt" is broken`},
-		"driverless": {"", `no executable "machine-driver-virtualbox" or "docker-machine-driver-virtualbox" found on PATH`},
+		"driverless": {"", `no executable "machine-driver-hyperv" or "docker-machine-driver-hyperv" found on PATH`},
 		"up":         {"tcp://127.0.0.1:", ""},
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")

@@ -21,23 +21,11 @@ func TestSerialTail(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("tail = %q, want %q", got, want)
 	}
-	if s := bootStages[v.stage()].name; s != "kernel" {
+	if s := v.stage(); s != "kernel" {
 		t.Errorf("stage = %s, want kernel", s)
 	}
 	if tail := Open(t.TempDir()).SerialTail(3); len(tail) != 0 {
 		t.Errorf("tail of no log = %q", tail)
-	}
-}
-
-func TestBootError(t *testing.T) {
-	e := &BootError{Reason: "the VM did not answer on SSH (127.0.0.1:1) within 5m0s", Log: "/m/serial.log", Tail: []string{"a", "b"}}
-	want := "the VM did not answer on SSH (127.0.0.1:1) within 5m0s; last lines of its serial console (/m/serial.log):\n    a\n    b"
-	if e.Error() != want {
-		t.Errorf("got %q\nwant %q", e.Error(), want)
-	}
-	e.Tail = nil
-	if !strings.HasSuffix(e.Error(), "the VM printed nothing on its serial console (/m/serial.log)") {
-		t.Errorf("got %q", e.Error())
 	}
 }
 

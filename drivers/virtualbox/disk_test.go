@@ -136,6 +136,9 @@ func TestStartError(t *testing.T) {
 		{"error-vmx-root.txt", "windows", "on Windows Hyper-V (with WSL 2, Docker Desktop, Windows Sandbox or Virtualization-based Security): turn it off (bcdedit /set hypervisorlaunchtype off, then reboot)"},
 		{"error-no-vmx.txt", "linux", "VT-x/AMD-V is not available (VERR_VMX_NO_VMX): enable virtualization in the BIOS/UEFI setup"},
 		{"error-locked-startvm.txt", "linux", "VBoxManage startvm: The machine 'dev' is already locked by a session"},
+		{"error-nem-vmx-disabled.txt", "windows", "VT-x/AMD-V is not available (VERR_VMX_MSR_ALL_VMX_DISABLED): enable virtualization in the BIOS/UEFI setup"},
+		{"error-nem-hyperv.txt", "windows", "VirtualBox cannot start dev beside Hyper-V (VERR_NEM_VM_CREATE_FAILED): turn Hyper-V off"},
+		{"error-nem-hyperv.txt", "linux", "VBoxManage startvm: Call to WHvSetupPartition failed"},
 	} {
 		t.Run(tc.file+"-"+tc.goos, func(t *testing.T) {
 			err := startError(ParseError([]string{"startvm", "dev"}, readFile(t, tc.file), nil), "dev", tc.goos)

@@ -48,9 +48,10 @@ const (
 	knownHostsFile = "known_hosts"
 	// addressLock, in the store's root, serialises host-only allocations.
 	addressLock = "virtualbox-hostonly.lock"
-	// networkLock, in the store's root, serialises the making and removing
-	// of host-only networks: two creates at once make one interface for a
-	// CIDR, not two.
+	// networkLock serialises the making and removing of host-only
+	// networks, which VirtualBox keeps for the user whatever the store:
+	// two creates at once make one interface for a CIDR, not two. It is in
+	// the user's cache directory (the store's root when there is none).
 	networkLock = "virtualbox-network.lock"
 )
 
@@ -92,10 +93,15 @@ type Driver struct {
 	HostOnlyBits int
 	// Image is the cached image the disk was made from.
 	Image string
+	// DockerMachine says docker-machine made the machine: its engine
+	// listens on the host-only address, port 2376, not on a loopback
+	// forward.
+	DockerMachine bool `json:",omitempty"`
 
 	// Not configuration: what tests replace.
 	vbm          Runner
 	goos         string
+	goarch       string
 	cpuinfo      string
 	networksConf string
 	interfaces   func() ([]hostInterface, error)
@@ -103,6 +109,8 @@ type Driver struct {
 	debug        io.Writer
 	stat         func(string) (os.FileInfo, error)
 	stopGrace    time.Duration
+	// networkLockPath is the lock file of lockNetworks; "" is the user's.
+	networkLockPath string
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -181,9 +189,9 @@ func (d *Driver) runner() (Runner, error) {
 }
 
 func (d *Driver) network(r Runner, v Version) network {
-	n := network{vbm: r, goos: d.hostOS(), version: v, interfaces: d.interfaces, networksConf: d.networksConf}
+	n := network{vbm: r, goos: d.hostOS(), version: v, interfaces: d.interfaces, networksConf: d.networksConf, say: d.say}
 	if n.interfaces == nil {
-		n.interfaces = HostInterfaces
+		n.interfaces = hostInterfaces
 	}
 	if n.networksConf == "" {
 		n.networksConf = NetworksConf
@@ -330,18 +338,16 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ip, err := d.setUpHostOnly(ctx, r, v, cidr)
-	if err != nil {
-		return err
-	}
-	d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
-	d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, ip, d.HostOnly.Kind, d.HostOnly.Name))
 	src := d.Image
 	if imported != nil {
 		src = imported.Disks()[0]
 		d.Settings.CPUs, d.Settings.MemoryMB = imported.Int("cpus"), imported.Int("memory")
 		d.debugf("importing the disk of %s, with its %d CPUs and %d MB", d.Settings.ImportVM, d.Settings.CPUs, d.Settings.MemoryMB)
 	}
+	if err := d.createVM(ctx, r, v, cidr); err != nil {
+		return err
+	}
+	d.say(fmt.Sprintf("virtualbox: %s gets %s on the host-only %s %s", d.MachineName, d.IPAddress, d.HostOnly.Kind, d.HostOnly.Name))
 	d.say("virtualbox: making the disk from " + filepath.Base(src))
 	if err := makeDisk(ctx, r, src, d.path(DiskFile), d.Settings.DiskSizeMB, imported != nil); err != nil {
 		return err
@@ -349,7 +355,7 @@ func (d *Driver) Create(ctx context.Context) error {
 	if err := cloudinit.WriteSeed(d.path(SeedFile), d.seedConfig(pub)); err != nil {
 		return fmt.Errorf("virtualbox: seed: %w", err)
 	}
-	for _, args := range d.vmCommands() {
+	for _, args := range d.vmStorageCommands() {
 		if _, err := r.Run(ctx, args...); err != nil {
 			return d.explain(err)
 		}
@@ -371,19 +377,78 @@ func (d *Driver) Create(ctx context.Context) error {
 	return err
 }
 
-// setUpHostOnly finds or makes the host-only network for cidr and gives
-// the machine its static address on it, under the store's network lock.
-func (d *Driver) setUpHostOnly(ctx context.Context, r Runner, v Version, cidr netip.Prefix) (string, error) {
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+// lockNetworks takes the user's lock on VirtualBox's host-only networks.
+func (d *Driver) lockNetworks() (*fsutil.Lock, error) {
+	path := d.networkLockPath
+	if path == "" {
+		path = filepath.Join(d.StorePath, networkLock)
+		if dir, err := os.UserCacheDir(); err == nil {
+			if err := os.MkdirAll(filepath.Join(dir, "machine"), 0o700); err == nil {
+				path = filepath.Join(dir, "machine", networkLock)
+			}
+		}
+	}
+	lock, err := fsutil.LockFile(path)
 	if err != nil {
-		return "", fmt.Errorf("virtualbox: %w", err)
+		return nil, fmt.Errorf("virtualbox: %w", err)
+	}
+	return lock, nil
+}
+
+// createVM finds or makes the host-only network for cidr, gives the
+// machine its static address on it and makes the VM with its NIC there,
+// all under the user's network lock: a create in another store sees the
+// VM, and so its address, before it picks one (a host-only network is
+// VirtualBox's for every store of the user).
+func (d *Driver) createVM(ctx context.Context, r Runner, v Version, cidr netip.Prefix) error {
+	lock, err := d.lockNetworks()
+	if err != nil {
+		return err
 	}
 	defer func() { _ = lock.Unlock() }()
-	p, err := d.network(r, v).ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &d.HostOnly)
+	ip, err := d.setUpHostOnly(ctx, r, v, cidr)
+	if err != nil {
+		return err
+	}
+	d.IPAddress, d.HostOnlyBits = ip, cidr.Bits()
+	for _, args := range d.vmCreateCommands() {
+		if _, err := r.Run(ctx, args...); err != nil {
+			return d.explain(err)
+		}
+	}
+	return nil
+}
+
+// setUpHostOnly finds or makes the host-only network for cidr and gives
+// the machine its static address on it: one that no machine of the store
+// has, nor a machine of another store whose VM is on the same network.
+// The caller holds the network lock.
+func (d *Driver) setUpHostOnly(ctx context.Context, r Runner, v Version, cidr netip.Prefix) (string, error) {
+	n := d.network(r, v)
+	p, err := n.ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &d.HostOnly)
 	if err != nil {
 		return "", err
 	}
-	ip, err := d.pool().Allocate(d.MachineName, p.static)
+	users, err := n.users(ctx, d.HostOnly, d.dir())
+	if err != nil {
+		return "", err
+	}
+	taken := map[string]bool{}
+	for _, u := range users {
+		if cfg := u["CfgFile"]; cfg != "" {
+			dir := filepath.Dir(filepath.Dir(cfg))
+			if b, err := os.ReadFile(filepath.Join(dir, AddressFile)); err == nil {
+				taken[strings.TrimSpace(string(b))] = true
+			}
+		}
+	}
+	var free []string
+	for _, a := range p.static {
+		if !taken[a] {
+			free = append(free, a)
+		}
+	}
+	ip, err := d.pool().Allocate(d.MachineName, free)
 	if errors.Is(err, addrpool.ErrExhausted) {
 		return "", fmt.Errorf("virtualbox: the %d static addresses of %s below its DHCP range are taken by the store's machines: remove one, or give another --%s", len(p.static), cidr.Masked(), FlagHostOnlyCIDR)
 	}
@@ -484,21 +549,33 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// osType is VirtualBox's OS type of the guest.
-func osType() string {
-	if runtime.GOARCH == "arm64" {
+// osType is VirtualBox's OS type of the guest, of the host's
+// architecture.
+func (d *Driver) osType() string {
+	arch := d.goarch
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	if arch == "arm64" {
 		return "Debian_arm64"
 	}
 	return "Debian_64"
 }
 
-// vmCommands are the VBoxManage commands that make and configure the VM.
+// vmCommands are the VBoxManage commands that make and configure the VM:
+// vmCreateCommands, then vmStorageCommands.
 func (d *Driver) vmCommands() [][]string {
+	return append(d.vmCreateCommands(), d.vmStorageCommands()...)
+}
+
+// vmCreateCommands make and register the VM with its CPUs, memory and
+// NICs: what another create must see of it at once (its host-only NIC).
+func (d *Driver) vmCreateCommands() [][]string {
 	name := d.MachineName
 	cmds := [][]string{
 		{"createvm", "--basefolder", d.dir(), "--name", name, "--register"},
 		{"modifyvm", name,
-			"--ostype", osType(),
+			"--ostype", d.osType(),
 			"--firmware", "efi",
 			"--cpus", strconv.Itoa(d.cpus()),
 			"--memory", strconv.Itoa(d.Settings.MemoryMB),
@@ -535,11 +612,17 @@ func (d *Driver) vmCommands() [][]string {
 		"--nicpromisc2", d.Settings.HostOnlyPromisc,
 		"--cableconnected2", "on",
 		"--macaddress2", d.mac("hostonly"))
-	cmds = append(cmds, nic2,
-		[]string{"storagectl", name, "--name", Controller, "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--hostiocache", "on"},
-		[]string{"storageattach", name, "--storagectl", Controller, "--port", "0", "--device", "0", "--type", "hdd", "--medium", d.path(DiskFile)},
-		[]string{"storageattach", name, "--storagectl", Controller, "--port", "1", "--device", "0", "--type", "dvddrive", "--medium", d.path(SeedFile)},
-	)
+	return append(cmds, nic2)
+}
+
+// vmStorageCommands attach the disk, the seed and the shared folder.
+func (d *Driver) vmStorageCommands() [][]string {
+	name := d.MachineName
+	cmds := [][]string{
+		{"storagectl", name, "--name", Controller, "--add", "sata", "--controller", "IntelAhci", "--portcount", "2", "--hostiocache", "on"},
+		{"storageattach", name, "--storagectl", Controller, "--port", "0", "--device", "0", "--type", "hdd", "--medium", d.path(DiskFile)},
+		{"storageattach", name, "--storagectl", Controller, "--port", "1", "--device", "0", "--type", "dvddrive", "--medium", d.path(SeedFile)},
+	}
 	if dir, share, ok := d.share(); ok {
 		cmds = append(cmds,
 			[]string{"sharedfolder", "add", name, "--name", share, "--hostpath", dir, "--automount"},
@@ -615,7 +698,7 @@ func stateOf(s string) drivers.State {
 	case "stopping", "saving":
 		return drivers.Stopping
 	}
-	return drivers.Error
+	return drivers.Error // gurumeditation (the VM crashed), teleporting, ...
 }
 
 // GetState reads the VM's state from showvminfo.
@@ -655,7 +738,11 @@ func (d *Driver) Start(ctx context.Context) error {
 		}
 		return nil
 	}
-	for _, port := range []int{d.SSHPort, d.EnginePort} {
+	ports := []int{d.SSHPort, d.EnginePort}
+	if d.DockerMachine {
+		ports = ports[:1]
+	}
+	for _, port := range ports {
 		l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(port)))
 		if err != nil {
 			return fmt.Errorf("virtualbox: the ports of %s (SSH 127.0.0.1:%d, engine 127.0.0.1:%d) are fixed at create, and %d is taken by another program since: end that program, or rm the machine and create it again",
@@ -663,7 +750,68 @@ func (d *Driver) Start(ctx context.Context) error {
 		}
 		l.Close()
 	}
+	if s := info.State(); s == "poweroff" || s == "aborted" {
+		if err := d.repairHostOnly(ctx, r); err != nil {
+			return err
+		}
+	}
 	return d.boot(ctx, r)
+}
+
+// repairHostOnly makes sure, before a stopped VM boots, that its host-only
+// interface still exists with the CIDR's address, as docker-machine did on
+// each start: a VirtualBox upgrade can drop host-only interfaces, and
+// VirtualBox on Windows sometimes loses an interface's address. A lost
+// address is set again; a lost interface is found or made again (under the
+// store's network lock) and attached to the VM's second NIC.
+func (d *Driver) repairHostOnly(ctx context.Context, r Runner) error {
+	if d.HostOnly.Name == "" || d.HostOnly.Kind == KindNetwork {
+		return nil
+	}
+	cidr, err := ParseCIDR(d.Settings.HostOnlyCIDR)
+	if err != nil {
+		return nil
+	}
+	v, err := ParseVersion(d.Version)
+	if err != nil {
+		if v, err = d.version(ctx, r); err != nil {
+			return err
+		}
+	}
+	n := d.network(r, v)
+	ifs, err := n.listIfs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, i := range ifs {
+		if i.Name != d.HostOnly.Name {
+			continue
+		}
+		if i.Prefix == cidr {
+			return nil
+		}
+		d.say(fmt.Sprintf("virtualbox: the host-only interface %s has %s, not %s; setting it again", i.Name, i.Prefix, cidr))
+		if _, err := r.Run(ctx, "hostonlyif", "ipconfig", i.Name, "--ip", cidr.Addr().String(), "--netmask", maskOf(cidr.Bits())); err != nil {
+			return fmt.Errorf("virtualbox: host-only interface %s: %w", i.Name, err)
+		}
+		return nil
+	}
+	lock, err := d.lockNetworks()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lock.Unlock() }()
+	old := d.HostOnly
+	var h HostOnly
+	if _, err := n.ensure(ctx, cidr, d.Settings.HostOnlyNoDHCP, &h); err != nil {
+		return err
+	}
+	d.HostOnly = h
+	d.say(fmt.Sprintf("virtualbox: the host-only interface %s of %s is gone; %s takes its place", old.Name, d.MachineName, h.Name))
+	if _, err := r.Run(ctx, "modifyvm", d.MachineName, "--hostonlyadapter2", h.Name); err != nil {
+		return d.explain(err)
+	}
+	return nil
 }
 
 // boot starts the VM and waits for its SSH banner, with progress.
@@ -673,10 +821,14 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 	}
 	start := time.Now()
 	addr := net.JoinHostPort(loopback, strconv.Itoa(d.SSHPort))
-	last := time.Now()
+	last, stage := time.Now(), ""
 	wctx, cancel := context.WithTimeout(ctx, bootBound)
 	defer cancel()
 	err := retry.Poll(wctx, time.Second, time.Second, func(ctx context.Context) error {
+		if s := vmready.Stage(d.path(SerialLog)); s != stage {
+			stage = s
+			d.say(fmt.Sprintf("virtualbox: %s (%d s)", s, int(time.Since(start).Seconds())))
+		}
 		if vmready.SSHBanner(ctx, addr) == nil {
 			return nil
 		}
@@ -685,7 +837,7 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 			return retry.Stop(d.bootError(fmt.Sprintf("the VM is %s, not running", info.State())))
 		}
 		if time.Since(last) >= bootNotice {
-			d.say(fmt.Sprintf("virtualbox: still booting, waiting for SSH on %s (%d s)", addr, int(time.Since(start).Seconds())))
+			d.say(fmt.Sprintf("virtualbox: still booting (%s), waiting for SSH on %s (%d s)", stage, addr, int(time.Since(start).Seconds())))
 			last = time.Now()
 		}
 		return errors.New("no SSH banner yet")
@@ -697,49 +849,17 @@ func (d *Driver) boot(ctx context.Context, r Runner) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var be *bootError
+	var be *vmready.BootError
 	if errors.As(err, &be) {
 		return be
 	}
 	return d.bootError(fmt.Sprintf("the VM did not answer on SSH (%s) within %s", addr, bootBound))
 }
 
-// bootError says the VM did not come up, with the last lines of its serial
-// console.
-type bootError struct {
-	reason string
-	log    string
-	tail   []string
-}
-
-func (e *bootError) Error() string {
-	if len(e.tail) == 0 {
-		return fmt.Sprintf("%s; the VM printed nothing on its serial console (%s)", e.reason, e.log)
-	}
-	return fmt.Sprintf("%s; last lines of its serial console (%s):\n    %s", e.reason, e.log, strings.Join(e.tail, "\n    "))
-}
-
+// bootError says the VM did not come up, with the last lines of its
+// serial console.
 func (d *Driver) bootError(reason string) error {
-	e := &bootError{reason: reason, log: d.path(SerialLog)}
-	data, _ := os.ReadFile(e.log)
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(strings.Map(printable, l)); l != "" {
-			e.tail = append(e.tail, l)
-		}
-	}
-	if len(e.tail) > 20 {
-		e.tail = e.tail[len(e.tail)-20:]
-	}
-	return e
-}
-
-// printable drops control characters (a console's escape sequences keep
-// their printable rest).
-func printable(r rune) rune {
-	if r < ' ' && r != '\t' || r == 0x7f {
-		return -1
-	}
-	return r
+	return vmready.NewBootError(reason, d.path(SerialLog))
 }
 
 // Stop powers the VM down through ACPI, powering it off when the guest
@@ -810,7 +930,7 @@ func (d *Driver) Kill(ctx context.Context) error {
 		return err
 	}
 	switch info.State() {
-	case "running", "paused", "stuck", "starting", "stopping":
+	case "running", "paused", "gurumeditation", "starting", "stopping":
 	default:
 		return nil
 	}
@@ -856,10 +976,14 @@ func (d *Driver) Remove(ctx context.Context) error {
 		}
 	}
 	// A disk made but never attached is in VirtualBox's media registry
-	// (modifymedium registered it); an attached one went with the VM.
-	if disk := d.path(DiskFile); exists(disk) {
-		if _, err := r.Run(ctx, "closemedium", "disk", disk); err != nil {
-			d.debugf("closemedium %s: %v", disk, err)
+	// (modifymedium registered it); an attached one went with the VM. The
+	// seed stays registered after `unregistervm --delete`, which deletes
+	// hard disks only.
+	for _, m := range []struct{ kind, file string }{{"disk", DiskFile}, {"dvd", SeedFile}} {
+		if p := d.path(m.file); exists(p) {
+			if _, err := r.Run(ctx, "closemedium", m.kind, p); err != nil {
+				d.debugf("closemedium %s: %v", p, err)
+			}
 		}
 	}
 	if err := d.releaseHostOnly(ctx, r); err != nil {
@@ -899,9 +1023,9 @@ func (d *Driver) releaseHostOnly(ctx context.Context, r Runner) error {
 	if !h.Created || h.Name == "" {
 		return nil
 	}
-	lock, err := fsutil.LockFile(filepath.Join(d.StorePath, networkLock))
+	lock, err := d.lockNetworks()
 	if err != nil {
-		return fmt.Errorf("virtualbox: %w", err)
+		return err
 	}
 	defer func() { _ = lock.Unlock() }()
 	if cidr, err := ParseCIDR(d.Settings.HostOnlyCIDR); err == nil {
@@ -917,15 +1041,19 @@ func (d *Driver) releaseHostOnly(ctx context.Context, r Runner) error {
 		}
 	}
 	n := network{vbm: r}
-	used, err := n.inUse(ctx, h, d.MachineName)
+	users, err := n.users(ctx, h, d.dir())
 	if err != nil {
 		return err
 	}
-	if used {
+	if len(users) > 0 {
 		d.debugf("keeping the host-only %s %s: another VM uses it", h.Kind, h.Name)
 		return nil
 	}
-	return n.remove(ctx, h)
+	if err := n.remove(ctx, h); err != nil {
+		return err
+	}
+	d.HostOnly.Created, d.HostOnly.DHCPAdded = false, false
+	return nil
 }
 
 func exists(path string) bool {
@@ -945,6 +1073,9 @@ func (d *Driver) GetSSHHostname(ctx context.Context) (string, error) {
 func (d *Driver) GetURL(context.Context) (string, error) {
 	if d.EnginePort == 0 {
 		return "", fmt.Errorf("machine %q has no engine port yet", d.MachineName)
+	}
+	if d.DockerMachine {
+		return drivers.DockerURL(d.IPAddress, d.EnginePort), nil
 	}
 	return drivers.DockerURL(loopback, d.EnginePort), nil
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/machine-cli/machine/drivers"
 	"github.com/machine-cli/machine/drivers/drivertest"
 	"github.com/machine-cli/machine/internal/sshkey"
+	"github.com/machine-cli/machine/internal/testio"
+	"github.com/machine-cli/machine/internal/vmready"
 	"github.com/machine-cli/machine/libmachine/vmimage"
 )
 
@@ -50,8 +52,8 @@ type testHost struct {
 	cpuinfo string
 	conf    string
 	ifaces  []hostInterface
-	notes   *bytes.Buffer
-	debug   *bytes.Buffer
+	notes   *testio.Buffer
+	debug   *testio.Buffer
 }
 
 func newHost(t *testing.T, version string) *testHost {
@@ -62,7 +64,7 @@ func newHost(t *testing.T, version string) *testHost {
 			{Name: "lo", Up: true, Loop: true, Addrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}},
 			{Name: "eth0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("10.20.0.15/24")}},
 		},
-		notes: new(bytes.Buffer), debug: new(bytes.Buffer),
+		notes: new(testio.Buffer), debug: new(testio.Buffer),
 	}
 }
 
@@ -80,9 +82,10 @@ func (h *testHost) driver(t *testing.T, name string) *Driver {
 
 // wire points d at h.
 func (h *testHost) wire(d *Driver) {
-	d.vbm, d.goos, d.cpuinfo, d.networksConf = h.fake, h.goos, h.cpuinfo, h.conf
+	d.vbm, d.goos, d.goarch, d.cpuinfo, d.networksConf = h.fake, h.goos, "amd64", h.cpuinfo, h.conf
+	d.networkLockPath = filepath.Join(filepath.Dir(h.conf), networkLock)
 	d.interfaces = func() ([]hostInterface, error) { return h.ifaces, nil }
-	d.notify = func(s string) { h.notes.WriteString(s + "\n") }
+	d.notify = func(s string) { _, _ = h.notes.Write([]byte(s + "\n")) }
 	d.debug = h.debug
 	d.stat = func(p string) (os.FileInfo, error) {
 		if p == "/home" || p == `C:\Users` || p == "/Users" {
@@ -142,6 +145,15 @@ func TestVMCommands(t *testing.T) {
 				}
 			}
 			golden(t, "vm-"+tc.name+".golden", h.fake.rendered(d))
+			if tc.goos == "windows" {
+				h.fake.reset()
+				if _, err := d.setUpHostOnly(t.Context(), h.fake, Version{Major: 7}, netip.MustParsePrefix("192.168.59.1/24")); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(h.notes.String(), "Windows may ask for permission to create and configure a network adapter") {
+					t.Errorf("notes:\n%s", h.notes)
+				}
+			}
 		})
 	}
 }
@@ -157,11 +169,17 @@ func TestCreateRollback(t *testing.T) {
 		{"virtualbox-6.1", "6.1.50r161033", "linux", "error-vmx-root.txt", "sudo modprobe -r kvm_intel"},
 		{"virtualbox-7.0", "7.0.14r161095", "linux", "error-svm-in-use.txt", "sudo modprobe -r kvm_amd"},
 		{"virtualbox-7.0-macos", "7.0.14r161095", "darwin", "error-locked-startvm.txt", "is locked by another session"},
+		{"createvm-fails", "7.0.14r161095", "linux", "error-createvm-exists.txt", "VBoxManage createvm: Machine settings file '/home/me/.docker/machine/machines/dev/dev/dev.vbox' already exists (VBOX_E_FILE_ERROR)"},
+		{"storagectl-fails", "7.0.14r161095", "linux", "error-locked-modifyvm.txt", "the VirtualBox VM dev is locked by another session"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, tc.version)
 			h.goos = tc.goos
-			h.fake.failWith("startvm", tc.fail)
+			cmd, _, _ := strings.Cut(tc.name, "-fails")
+			if cmd == tc.name {
+				cmd = "startvm"
+			}
+			h.fake.failWith(cmd, tc.fail)
 			d := h.driver(t, "dev")
 			if err := d.SetConfigFromFlags(t.Context(), drivers.Options{FlagImageURL: rawImage(t)}); err != nil {
 				t.Fatal(err)
@@ -289,6 +307,11 @@ func TestPreCreateCheck(t *testing.T) {
 			setup: func(t *testing.T, h *testHost) {
 				h.fake.ifs = []HostOnlyIf{{Name: "vboxnet0", Prefix: netip.MustParsePrefix("192.168.59.1/24")}}
 				h.ifaces = append(h.ifaces, hostInterface{Name: "vboxnet0", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.59.1/24")}})
+			}},
+		{name: "VirtualBox's own interface on Windows", version: "7.0.14r161095", goos: "windows",
+			setup: func(t *testing.T, h *testHost) {
+				h.fake.ifs = ParseHostOnlyIfs(readFile(t, "hostonlyifs-7.0-windows.txt"))
+				h.ifaces = append(h.ifaces, hostInterface{Name: "Ethernet 3", Up: true, Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.59.1/24")}})
 			}},
 		{name: "VirtualBox interface of another address", version: "7.0.14r161095",
 			setup: func(t *testing.T, h *testHost) {
@@ -507,6 +530,13 @@ func TestLifecycleErrors(t *testing.T) {
 	if err := d.Stop(ctx); err == nil || !strings.Contains(err.Error(), "the VirtualBox VM dev is locked by another session (the VirtualBox window or another VBoxManage command): close it") {
 		t.Errorf("stop of a locked VM = %v", err)
 	}
+	// rm of a locked VM says what to do, and keeps the VM's network.
+	h.fake.vms["dev"].state = "poweroff"
+	h.fake.failWith("unregistervm", "error-locked-unregistervm.txt")
+	if err := d.Remove(ctx); err == nil || !strings.Contains(err.Error(), "the VirtualBox VM dev is locked by another session") {
+		t.Errorf("remove of a locked VM = %v", err)
+	}
+	delete(h.fake.fail, "unregistervm")
 	// A VM of the same name whose settings are elsewhere is not removed.
 	h.fake.vms["dev"].cfg = "/home/someone/VirtualBox VMs/dev/dev.vbox"
 	if err := d.Remove(ctx); err != nil {
@@ -574,6 +604,12 @@ func TestSeedConfig(t *testing.T) {
 	if other := h.driver(t, "dev2"); other.mac("nat") == d.mac("nat") {
 		t.Error("two machines share a MAC")
 	}
+	if d.osType() != "Debian_64" {
+		t.Errorf("OS type on amd64: %s", d.osType())
+	}
+	if d.goarch = "arm64"; d.osType() != "Debian_arm64" {
+		t.Errorf("OS type on arm64: %s", d.osType())
+	}
 }
 
 // TestConformance runs the drivers' conformance suite on a machine never
@@ -634,17 +670,21 @@ func TestShareNote(t *testing.T) {
 	}
 }
 
-// TestCreateConcurrent: machines created at once in one store share one
-// host-only interface for their CIDR and get distinct addresses.
+// TestCreateConcurrent: machines created at once, in one store and in
+// another, share one host-only interface for their CIDR and get distinct
+// addresses.
 func TestCreateConcurrent(t *testing.T) {
 	h := newHost(t, "7.0.14r161095")
 	h.fake.failWith("startvm", "error-vmx-root.txt")
 	img := rawImage(t)
-	first := h.driver(t, "m0")
-	ds := []*Driver{first}
-	for _, name := range []string{"m1", "m2", "m3"} {
+	first, other := h.driver(t, "m0"), h.driver(t, "o0")
+	ds := []*Driver{first, other}
+	for i, name := range []string{"m1", "m2", "m3", "o1"} {
 		d := NewDriver().(*Driver)
 		d.MachineName, d.StorePath = name, first.StorePath
+		if i == 3 {
+			d.StorePath = other.StorePath
+		}
 		h.wire(d)
 		ds = append(ds, d)
 	}
@@ -740,5 +780,112 @@ func TestStartUIType(t *testing.T) {
 	}
 	if !strings.Contains(h.fake.rendered(d), "VBoxManage startvm dev --type gui\n") {
 		t.Errorf("commands:\n%s", h.fake.rendered(d))
+	}
+}
+
+// TestStartRepairsHostOnly: a stopped VM whose host-only interface lost
+// its address gets it back, and one whose interface is gone gets a new
+// one on its second NIC, before it boots.
+func TestStartRepairsHostOnly(t *testing.T) {
+	ctx := t.Context()
+	h := newHost(t, "6.1.50r161033")
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(ctx, drivers.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if d.SSHPort, d.EnginePort, err = freePorts(); err != nil {
+		t.Fatal(err)
+	}
+	d.Version, d.IPAddress, d.HostOnlyBits = "6.1.50r161033", "192.168.59.3", 24
+	d.HostOnly = HostOnly{Kind: KindInterface, Name: "vboxnet0", Created: true}
+	h.fake.ifs = []HostOnlyIf{{Name: "vboxnet0", Prefix: netip.MustParsePrefix("169.254.12.7/16")}}
+	for _, c := range d.vmCommands() {
+		if _, err := h.fake.Run(ctx, c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.fake.reset()
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.fake.rendered(d); !strings.Contains(got, "VBoxManage list hostonlyifs\nVBoxManage hostonlyif ipconfig vboxnet0 --ip 192.168.59.1 --netmask 255.255.255.0\nVBoxManage startvm dev --type headless\n") {
+		t.Errorf("commands:\n%s", got)
+	}
+	if err := d.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The interface is gone (a VirtualBox upgrade).
+	h.fake.ifs = nil
+	h.fake.reset()
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := "VBoxManage list hostonlyifs\nVBoxManage list hostonlyifs\nVBoxManage hostonlyif create\n" +
+		"VBoxManage hostonlyif ipconfig vboxnet0 --ip 192.168.59.1 --netmask 255.255.255.0\nVBoxManage list dhcpservers\n" +
+		"VBoxManage dhcpserver add --netname HostInterfaceNetworking-vboxnet0 --ip 192.168.59.2 --netmask 255.255.255.0 --lowerip 192.168.59.100 --upperip 192.168.59.254 --enable\n" +
+		"VBoxManage modifyvm dev --hostonlyadapter2 vboxnet0\nVBoxManage startvm dev --type headless\n"
+	if got := h.fake.rendered(d); !strings.Contains(got, want) {
+		t.Errorf("commands:\n%s\nwant them to hold:\n%s", got, want)
+	}
+	if d.HostOnly != (HostOnly{Kind: KindInterface, Name: "vboxnet0", Created: true, DHCPAdded: true}) {
+		t.Errorf("host-only %+v", d.HostOnly)
+	}
+}
+
+// TestBootFails: a VM that stops during its boot fails the start at once,
+// with its serial console's last lines.
+func TestBootFails(t *testing.T) {
+	h := newHost(t, "7.0.14r161095")
+	h.fake.guru = true
+	d := h.driver(t, "dev")
+	if err := d.SetConfigFromFlags(t.Context(), drivers.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if d.SSHPort, d.EnginePort, err = freePorts(); err != nil {
+		t.Fatal(err)
+	}
+	d.HostOnly = HostOnly{Kind: KindNetwork, Name: "machine-192.168.59.0-24"}
+	d.IPAddress, d.HostOnlyBits = "192.168.59.3", 24
+	for _, c := range d.vmCommands() {
+		if _, err := h.fake.Run(t.Context(), c...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	console := "BdsDxe: starting Boot0001\r\n[    0.000000] Linux version 6.12.41+deb13-amd64\r\n[    1.2] Kernel panic - not syncing: VFS: Unable to mount root fs\r\n"
+	if err := os.WriteFile(d.path(SerialLog), []byte(console), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Start(t.Context())
+	var be *vmready.BootError
+	if !errors.As(err, &be) || !strings.HasPrefix(err.Error(), "the VM is aborted, not running; last lines of its serial console") ||
+		!strings.Contains(err.Error(), "Kernel panic - not syncing") {
+		t.Fatalf("start = %v", err)
+	}
+	if !strings.Contains(h.notes.String(), "virtualbox: kernel (0 s)") {
+		t.Errorf("notes:\n%s", h.notes)
+	}
+}
+
+func TestStateOf(t *testing.T) {
+	for vbox, want := range map[string]drivers.State{
+		"running": drivers.Running, "paused": drivers.Paused, "saved": drivers.Saved, "poweroff": drivers.Stopped,
+		"aborted": drivers.Stopped, "starting": drivers.Starting, "restoring": drivers.Starting, "stopping": drivers.Stopping,
+		"saving": drivers.Stopping, "gurumeditation": drivers.Error, "teleporting": drivers.Error,
+	} {
+		if got := stateOf(vbox); got != want {
+			t.Errorf("%s: %s, want %s", vbox, got, want)
+		}
+	}
+	h := newHost(t, "7.0.14r161095")
+	d := h.driver(t, "dev")
+	h.fake.vms["dev"] = &fakeVM{name: "dev", state: "gurumeditation", cfg: filepath.Join(d.vmDir(), "dev.vbox")}
+	if st, err := d.GetState(t.Context()); st != drivers.Error || err == nil || !strings.Contains(err.Error(), `the VM dev is "gurumeditation"`) {
+		t.Errorf("state = %s, %v", st, err)
+	}
+	_ = d.Kill(t.Context()) // the fake powers off running and paused VMs only
+	if !strings.Contains(h.fake.rendered(d), "VBoxManage controlvm dev poweroff\n") {
+		t.Errorf("kill of a crashed VM did not power it off:\n%s", h.fake.rendered(d))
 	}
 }

@@ -33,6 +33,8 @@ type fakeVBox struct {
 	// acpiIgnored makes acpipowerbutton do nothing (a guest that does not
 	// power down).
 	acpiIgnored bool
+	// guru makes a started VM abort at once (a guest that crashes early).
+	guru bool
 }
 
 type fakeVM struct {
@@ -195,6 +197,10 @@ func (f *fakeVBox) answer(args []string) (string, error) {
 			return "", err
 		}
 		vm.state = "running"
+		if f.guru {
+			vm.state = "aborted"
+			return fmt.Sprintf("Waiting for VM %q to power on...\nVM %q has been successfully started.\n", vm.name, vm.name), nil
+		}
 		if vm.sshPort != "" {
 			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", vm.sshPort))
 			if err != nil {
@@ -273,7 +279,7 @@ func (f *fakeVBox) answer(args []string) (string, error) {
 					return "0%...100%\n", nil
 				}
 			}
-			return "", ParseError(args, "VBoxManage: error: Could not find interface '"+args[2]+"'\n", fmt.Errorf("exit status 1"))
+			return "", ParseError(args, "VBoxManage: error: The host network interface named '"+args[2]+"' could not be found\nVBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001), component HostWrap, interface IHost, callee nsISupports\n", fmt.Errorf("exit status 1"))
 		}
 	case "hostonlynet":
 		switch args[1] {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -47,8 +49,8 @@ type hostInterface struct {
 	Addrs []netip.Prefix
 }
 
-// HostInterfaces lists the host's interfaces (net.Interfaces).
-func HostInterfaces() ([]hostInterface, error) {
+// hostInterfaces lists the host's interfaces (net.Interfaces).
+func hostInterfaces() ([]hostInterface, error) {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return nil, err
@@ -83,6 +85,8 @@ type network struct {
 	interfaces func() ([]hostInterface, error)
 	// networksConf is the path of /etc/vbox/networks.conf.
 	networksConf string
+	// say shows the user a line; nil shows nothing.
+	say func(string)
 }
 
 // kind is the kind of host-only network this VirtualBox has.
@@ -128,7 +132,7 @@ func (n network) check(ctx context.Context, cidr netip.Prefix) error {
 		}
 	}
 	vboxIfs := map[string]bool{}
-	var vboxNets []netip.Prefix
+	var vboxNets, vboxAddrs []netip.Prefix
 	if n.kind() == KindInterface {
 		ifs, err := n.listIfs(ctx)
 		if err != nil {
@@ -136,6 +140,11 @@ func (n network) check(ctx context.Context, cidr netip.Prefix) error {
 		}
 		for _, h := range ifs {
 			vboxIfs[h.Name] = true
+			if h.Prefix.IsValid() {
+				// On Windows the host calls it "Ethernet 3", not by
+				// VirtualBox's name: its address tells it.
+				vboxAddrs = append(vboxAddrs, h.Prefix)
+			}
 			if !h.Prefix.IsValid() || !h.Prefix.Overlaps(cidr.Masked()) || h.Prefix == cidr {
 				continue
 			}
@@ -165,8 +174,8 @@ func (n network) check(ctx context.Context, cidr netip.Prefix) error {
 			if !a.Addr().Is4() || !a.Overlaps(cidr.Masked()) {
 				continue
 			}
-			if slices.Contains(vboxNets, a.Masked()) {
-				continue // the host's side of a VirtualBox host-only network (macOS)
+			if slices.Contains(vboxNets, a.Masked()) || slices.Contains(vboxAddrs, a) {
+				continue // the host's side of a VirtualBox host-only network or interface
 			}
 			return fmt.Errorf("--%s %s collides with the host's interface %s (%s), which is not VirtualBox's: give a CIDR of another network, such as %s",
 				FlagHostOnlyCIDR, cidr, i.Name, a, DefaultHostOnlyCIDR)
@@ -183,10 +192,15 @@ type plan struct {
 	static       []string
 }
 
+// maxStatic caps the static addresses of a wide network: a store has
+// fewer machines.
+const maxStatic = 4096
+
 // layout splits cidr's network as docker-machine did: for a /24 or wider,
-// DHCP hands out .100 to .254; for a narrower one, the upper half. The
-// DHCP server takes the first address that is not the host's; machines get
-// static addresses from the next one up to below the DHCP range.
+// DHCP hands out .100 to .254 of its last /24; for a narrower one, the
+// upper half. The DHCP server takes the first address that is not the
+// host's; machines get static addresses from the next one up to below the
+// DHCP range (at most maxStatic).
 func layout(cidr netip.Prefix) plan {
 	network := cidr.Masked().Addr()
 	last := broadcast(cidr)
@@ -200,7 +214,7 @@ func layout(cidr netip.Prefix) plan {
 		lower = addN(network, size/2)
 	}
 	p := plan{lower: lower, upper: last.Prev()}
-	for a := network.Next(); a.Less(lower); a = a.Next() {
+	for a := network.Next(); a.Less(lower) && len(p.static) < maxStatic; a = a.Next() {
 		if a == cidr.Addr() {
 			continue
 		}
@@ -240,7 +254,11 @@ func (p plan) without(lo, hi, x netip.Addr) plan {
 // recorded in the result as it is made, for the rollback.
 func (n network) ensure(ctx context.Context, cidr netip.Prefix, noDHCP bool, h *HostOnly) (plan, error) {
 	p := layout(cidr)
+	*h = HostOnly{}
 	if n.kind() == KindNetwork {
+		if noDHCP && n.say != nil {
+			n.say("virtualbox: --" + FlagHostOnlyNoDHCP + " does nothing on VirtualBox 7's host-only networks (macOS), whose DHCP range is part of the network; the machine's address is static anyway")
+		}
 		return n.ensureNet(ctx, cidr, p, h)
 	}
 	h.Kind = KindInterface
@@ -255,6 +273,9 @@ func (n network) ensure(ctx context.Context, cidr netip.Prefix, noDHCP bool, h *
 		}
 	}
 	if h.Name == "" {
+		if n.goos == "windows" && n.say != nil {
+			n.say("virtualbox: Windows may ask for permission to create and configure a network adapter; its window may wait minimized in the taskbar")
+		}
 		out, err := n.vbm.Run(ctx, "hostonlyif", "create")
 		if err != nil {
 			return plan{}, fmt.Errorf("create a host-only interface: %w", err)
@@ -339,30 +360,36 @@ func (n network) ensureNet(ctx context.Context, cidr netip.Prefix, p plan, h *Ho
 	return p.without(netip.Addr{}, netip.Addr{}, cidr.Masked().Addr().Next()), nil
 }
 
-// inUse reports whether a registered VM other than self has a NIC on h.
-func (n network) inUse(ctx context.Context, h HostOnly, self string) (bool, error) {
+// users are the registered VMs with a NIC on h, but the machine's own:
+// the one whose settings are in selfDir.
+func (n network) users(ctx context.Context, h HostOnly, selfDir string) ([]MachineInfo, error) {
 	out, err := n.vbm.Run(ctx, "list", "vms")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	for uuid, name := range ParseVMs(out) {
-		if name == self {
-			continue
-		}
-		info, err := n.vbm.Run(ctx, "showvminfo", uuid, "--machinereadable")
+	vms := ParseVMs(out)
+	uuids := slices.Sorted(maps.Keys(vms))
+	var users []MachineInfo
+	for _, uuid := range uuids {
+		out, err := n.vbm.Run(ctx, "showvminfo", uuid, "--machinereadable")
 		if errors.Is(err, drivers.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		for k, v := range ParseMachineInfo(info) {
+		info := ParseMachineInfo(out)
+		if cfg := info["CfgFile"]; cfg != "" && filepath.Clean(filepath.Dir(filepath.Dir(cfg))) == filepath.Clean(selfDir) {
+			continue
+		}
+		for k, v := range info {
 			if v == h.Name && (strings.HasPrefix(k, "hostonlyadapter") || strings.HasPrefix(k, "hostonly-network")) {
-				return true, nil
+				users = append(users, info)
+				break
 			}
 		}
 	}
-	return false, nil
+	return users, nil
 }
 
 // remove deletes h and the DHCP server this machine added for it.

@@ -16,6 +16,7 @@ func TestLayout(t *testing.T) {
 		{"192.168.59.5/24", "192.168.59.1", "192.168.59.100", "192.168.59.254", "192.168.59.2", "192.168.59.99", 97},
 		{"192.168.56.1/21", "192.168.56.2", "192.168.63.100", "192.168.63.254", "192.168.56.3", "192.168.63.99", 1889},
 		{"192.168.59.1/26", "192.168.59.2", "192.168.59.32", "192.168.59.62", "192.168.59.3", "192.168.59.31", 29},
+		{"10.0.0.1/8", "10.0.0.2", "10.255.255.100", "10.255.255.254", "10.0.0.3", "10.0.16.2", 4096},
 	} {
 		t.Run(tc.cidr, func(t *testing.T) {
 			p := layout(netip.MustParsePrefix(tc.cidr))
@@ -44,6 +45,7 @@ func TestEnsure(t *testing.T) {
 		host    HostOnly
 		static  int
 		err     string
+		note    string
 	}{
 		{name: "new interface", version: "6.1.50r161033", want: []string{
 			"list hostonlyifs", "hostonlyif create", "hostonlyif ipconfig vboxnet0 --ip 192.168.59.1 --netmask 255.255.255.0", "list dhcpservers",
@@ -83,6 +85,10 @@ func TestEnsure(t *testing.T) {
 		{name: "macOS, new network", version: "7.0.14r161095", goos: "darwin", want: []string{
 			"list hostonlynets", "hostonlynet add --name machine-192.168.59.0-24 --netmask 255.255.255.0 --lower-ip 192.168.59.100 --upper-ip 192.168.59.254 --enable"},
 			host: HostOnly{Kind: KindNetwork, Name: "machine-192.168.59.0-24", Created: true}, static: 97},
+		{name: "macOS, no DHCP asked", version: "7.0.14r161095", goos: "darwin", noDHCP: true, want: []string{
+			"list hostonlynets", "hostonlynet add --name machine-192.168.59.0-24 --netmask 255.255.255.0 --lower-ip 192.168.59.100 --upper-ip 192.168.59.254 --enable"},
+			host: HostOnly{Kind: KindNetwork, Name: "machine-192.168.59.0-24", Created: true}, static: 97,
+			note: "--virtualbox-hostonly-no-dhcp does nothing on VirtualBox 7's host-only networks (macOS)"},
 		{name: "macOS, existing network", version: "7.0.14r161095", goos: "darwin",
 			setup: func(f *fakeVBox) {
 				f.nets = []HostOnlyNet{{Name: "HostNetwork", Enabled: true, Mask: "255.255.255.0", Lower: netip.MustParseAddr("192.168.59.2"), Upper: netip.MustParseAddr("192.168.59.199")}}
@@ -103,7 +109,8 @@ func TestEnsure(t *testing.T) {
 				tc.setup(h.fake)
 			}
 			v, _ := ParseVersion(tc.version)
-			n := network{vbm: h.fake, goos: h.goos, version: v, networksConf: NetworksConf}
+			var notes []string
+			n := network{vbm: h.fake, goos: h.goos, version: v, networksConf: NetworksConf, say: func(s string) { notes = append(notes, s) }}
 			var got HostOnly
 			p, err := n.ensure(t.Context(), cidr, tc.noDHCP, &got)
 			if tc.err != "" {
@@ -122,6 +129,9 @@ func TestEnsure(t *testing.T) {
 			}
 			if got != tc.host {
 				t.Errorf("host-only %+v, want %+v", got, tc.host)
+			}
+			if got := strings.Join(notes, "\n"); tc.note != "" && !strings.Contains(got, tc.note) || tc.note == "" && got != "" {
+				t.Errorf("notes %q, want %q", got, tc.note)
 			}
 			if tc.err == "" && len(p.static) != tc.static {
 				t.Errorf("%d static addresses, want %d", len(p.static), tc.static)
@@ -147,4 +157,19 @@ func TestAllowedRanges(t *testing.T) {
 	if networksConfApplies("windows", Version{Major: 7}) || networksConfApplies("linux", Version{Major: 6, Minor: 1, Patch: 26}) || !networksConfApplies("darwin", Version{Major: 6, Minor: 1, Patch: 28}) {
 		t.Error("networksConfApplies")
 	}
+}
+
+// TestHostInterfaces: the host's interfaces come with their addresses and
+// flags; every host has its loopback.
+func TestHostInterfaces(t *testing.T) {
+	ifs, err := hostInterfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifs {
+		if i.Loop && slices.Contains(i.Addrs, netip.MustParsePrefix("127.0.0.1/8")) {
+			return
+		}
+	}
+	t.Errorf("no loopback with 127.0.0.1/8 among %+v", ifs)
 }

@@ -342,7 +342,7 @@ func ParseCreatedInterface(out string) (string, bool) {
 	return m[1], true
 }
 
-// VMs reads `VBoxManage list vms`: `"NAME" {UUID}` lines, by UUID.
+// ParseVMs reads `VBoxManage list vms`: `"NAME" {UUID}` lines, by UUID.
 func ParseVMs(out string) map[string]string {
 	vms := map[string]string{}
 	for line := range strings.Lines(out) {

@@ -178,6 +178,7 @@ func TestParseError(t *testing.T) {
 		{file: "error-locked-modifyvm.txt", code: "VBOX_E_INVALID_OBJECT_STATE", locked: true,
 			line: "VBoxManage showvminfo: The machine 'dev' is already locked for a session (or being unlocked) (VBOX_E_INVALID_OBJECT_STATE)"},
 		{file: "error-locked-startvm.txt", code: "VBOX_E_INVALID_OBJECT_STATE", locked: true},
+		{file: "error-locked-unregistervm.txt", code: "VBOX_E_INVALID_OBJECT_STATE", locked: true},
 		{file: "error-vmx-root.txt", code: "NS_ERROR_FAILURE", status: "VERR_VMX_IN_VMX_ROOT_MODE",
 			line: "VBoxManage showvminfo: VT-x is being used by another hypervisor (VERR_VMX_IN_VMX_ROOT_MODE) (NS_ERROR_FAILURE)"},
 		{file: "error-svm-in-use.txt", code: "NS_ERROR_FAILURE", status: "VERR_SVM_IN_USE"},

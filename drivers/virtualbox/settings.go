@@ -53,11 +53,13 @@ const (
 
 // NIC types, promiscuous modes and UI types VirtualBox knows.
 var (
-	nicTypes  = []string{"Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM", "virtio"}
-	promiscs  = []string{"deny", "allow-vms", "allow-all"}
-	uiTypes   = []string{"headless", "gui", "sdl", "separate"}
-	minMemory = 256
+	nicTypes = []string{"Am79C970A", "Am79C973", "Am79C960", "82540EM", "82543GC", "82545EM", "virtio"}
+	promiscs = []string{"deny", "allow-vms", "allow-all"}
+	uiTypes  = []string{"headless", "gui", "sdl", "separate"}
 )
+
+// minMemory is the least memory a VM gets, in MB.
+const minMemory = 256
 
 // Settings are a virtualbox machine's flag values, checked.
 type Settings struct {
@@ -207,6 +209,8 @@ func SettingsFromFlags(opts drivers.Options) (Settings, error) {
 	if s.ShareFolder != "" {
 		if dir, name, ok := SplitShareFolder(s.ShareFolder); !ok || dir == "" || name == "" {
 			invalid("--%s %q: give DIR:NAME, the host directory and the share's name", FlagShareFolder, s.ShareFolder)
+		} else if !absolute(dir) {
+			invalid("--%s %q: give the directory's absolute path (VirtualBox shares no relative one)", FlagShareFolder, s.ShareFolder)
 		}
 	}
 	return s, errors.Join(errs...)
@@ -241,6 +245,13 @@ func broadcast(p netip.Prefix) netip.Addr {
 	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	v |= ^uint32(0) >> p.Bits()
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// absolute reports whether dir is an absolute path on Unix ("/srv") or
+// Windows (`C:\Users`, `\\?\c:\Users`): the driver may run on either.
+func absolute(dir string) bool {
+	return strings.HasPrefix(dir, "/") || strings.HasPrefix(dir, `\\`) ||
+		len(dir) >= 3 && dir[1] == ':' && (dir[2] == '\\' || dir[2] == '/')
 }
 
 // SplitShareFolder splits "DIR:NAME" at its last colon (DIR may be

@@ -80,6 +80,8 @@ func TestSettingsFromFlags(t *testing.T) {
 				`--virtualbox-hostonly-cidr: "192.168.59.0/24" is the network's address: give the host's address on it, such as 192.168.59.1/24`,
 				`--virtualbox-share-folder "/srv": give DIR:NAME`, `--virtualbox-image-url "ftp://x/y": give an http(s) URL or a local path`}},
 		{name: "CIDRs", opts: drivers.Options{FlagHostOnlyCIDR: "fd00::1/64"}, errs: []string{"give an IPv4 CIDR"}},
+		{name: "relative share", opts: drivers.Options{FlagShareFolder: "src:src"}, errs: []string{`--virtualbox-share-folder "src:src": give the directory's absolute path`}},
+		{name: "Windows share", opts: drivers.Options{FlagShareFolder: `\\?\c:\Users:c/Users`}, want: func(s *Settings) { s.ShareFolder = `\\?\c:\Users:c/Users` }},
 		{name: "CIDR broadcast", opts: drivers.Options{FlagHostOnlyCIDR: "192.168.59.255/24"}, errs: []string{"broadcast address"}},
 		{name: "CIDR not one", opts: drivers.Options{FlagHostOnlyCIDR: "192.168.59.1"}, errs: []string{`"192.168.59.1" is not a CIDR`}},
 		{name: "DNS proxy both ways", opts: drivers.Options{FlagDNSProxy: true, FlagNoDNSProxy: true}, errs: []string{"contradict each other"}},

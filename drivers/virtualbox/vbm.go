@@ -208,6 +208,21 @@ func (e *Error) Says(s string) bool {
 	return false
 }
 
+// Has reports whether a message carries the VirtualBox status (one error
+// can carry several: "Not in a hypervisor partition (HVP=0)
+// (VERR_NEM_NOT_AVAILABLE). VT-x is disabled in the BIOS for all CPU modes
+// (VERR_VMX_MSR_ALL_VMX_DISABLED)").
+func (e *Error) Has(status string) bool {
+	for _, m := range e.Messages {
+		for _, s := range statusRE.FindAllString(m, -1) {
+			if s == status {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // asError returns err's *Error, or nil.
 func asError(err error) *Error {
 	var e *Error
@@ -221,7 +236,7 @@ func asError(err error) *Error {
 // (the VirtualBox GUI, another VBoxManage).
 func isLocked(err error) bool {
 	e := asError(err)
-	return e != nil && e.Code == "VBOX_E_INVALID_OBJECT_STATE" && (e.Says("is already locked") || e.Says("locked by a session"))
+	return e != nil && e.Code == "VBOX_E_INVALID_OBJECT_STATE" && e.Says("locked")
 }
 
 // defaultRunner is VBoxManage on this host, its commands logged to stderr.

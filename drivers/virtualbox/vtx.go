@@ -44,18 +44,29 @@ func startError(err error, name, goos string) error {
 	if e == nil {
 		return err
 	}
-	switch e.Status {
-	case "VERR_VMX_IN_VMX_ROOT_MODE", "VERR_SVM_IN_USE":
+	find := func(statuses ...string) string {
+		for _, s := range statuses {
+			if e.Has(s) {
+				return s
+			}
+		}
+		return ""
+	}
+	if s := find("VERR_VMX_IN_VMX_ROOT_MODE", "VERR_SVM_IN_USE"); s != "" {
+		if goos == "windows" {
+			return fmt.Errorf("VirtualBox cannot start %s: another hypervisor holds VT-x/AMD-V (%s), on Windows Hyper-V (with WSL 2, Docker Desktop, Windows Sandbox or Virtualization-based Security): turn it off (bcdedit /set hypervisorlaunchtype off, then reboot), then start the machine again", name, s)
+		}
 		mod := "kvm_intel"
-		if e.Status == "VERR_SVM_IN_USE" {
+		if s == "VERR_SVM_IN_USE" {
 			mod = "kvm_amd"
 		}
-		if goos == "windows" {
-			return fmt.Errorf("VirtualBox cannot start %s: another hypervisor holds VT-x/AMD-V (%s), on Windows Hyper-V (with WSL 2, Docker Desktop, Windows Sandbox or Virtualization-based Security): turn it off (bcdedit /set hypervisorlaunchtype off, then reboot) or use the hyperv driver", name, e.Status)
-		}
-		return fmt.Errorf("VirtualBox cannot start %s: another hypervisor holds VT-x/AMD-V (%s), on Linux KVM: stop its VMs (QEMU, libvirt, the qemu driver's machines) and unload it with `sudo modprobe -r %s`, then start the machine again", name, e.Status, mod)
-	case "VERR_VMX_NO_VMX", "VERR_SVM_NO_SVM", "VERR_VMX_MSR_ALL_VMX_DISABLED", "VERR_VMX_MSR_VMX_DISABLED", "VERR_SVM_DISABLED":
-		return fmt.Errorf("VirtualBox cannot start %s: VT-x/AMD-V is not available (%s): enable virtualization in the BIOS/UEFI setup, or nested virtualization when this computer is itself a VM", name, e.Status)
+		return fmt.Errorf("VirtualBox cannot start %s: another hypervisor holds VT-x/AMD-V (%s), on Linux KVM: stop its VMs (QEMU, libvirt, the qemu driver's machines) and unload it with `sudo modprobe -r %s`, then start the machine again", name, s, mod)
+	}
+	if s := find("VERR_VMX_NO_VMX", "VERR_SVM_NO_SVM", "VERR_VMX_MSR_ALL_VMX_DISABLED", "VERR_VMX_MSR_VMX_DISABLED", "VERR_SVM_DISABLED"); s != "" {
+		return fmt.Errorf("VirtualBox cannot start %s: VT-x/AMD-V is not available (%s): enable virtualization in the BIOS/UEFI setup, or nested virtualization when this computer is itself a VM", name, s)
+	}
+	if s := find("VERR_NEM_NOT_AVAILABLE", "VERR_NEM_INIT_FAILED", "VERR_NEM_VM_CREATE_FAILED"); s != "" && goos == "windows" {
+		return fmt.Errorf("VirtualBox cannot start %s beside Hyper-V (%s): turn Hyper-V off (bcdedit /set hypervisorlaunchtype off, then reboot), or turn on the Windows Hypervisor Platform feature for VirtualBox to run on it", name, s)
 	}
 	return err
 }

@@ -74,10 +74,12 @@ type LoginError struct {
 	Err  error
 }
 
+// Error says which user could not log in, and why.
 func (e *LoginError) Error() string {
 	return fmt.Sprintf("cannot log in to the VM over SSH as %s: %v", e.User, e.Err)
 }
 
+// Unwrap returns the last login's error.
 func (e *LoginError) Unwrap() error { return e.Err }
 
 // Wait logs in over SSH, retrying until the login works, and waits for
