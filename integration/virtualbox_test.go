@@ -196,8 +196,8 @@ func (v *vboxStandIn) empty(t *testing.T, m *machineCLI, keepIfs ...string) {
 // as a VMDK with its SHA256SUMS by a loopback HTTP server. Failures that
 // boot nothing come first, each one line leaving nothing: VBoxManage
 // missing, a CIDR outside networks.conf's ranges, a CIDR colliding with a
-// host-only interface, VT-x held by another hypervisor at startvm (after
-// the disk was made). Then one VM: create → provisioning → env → docker
+// host-only interface (VirtualBox 7.0's and 6.1's outputs), VT-x held by
+// another hypervisor at startvm (after the disk was made). Then one VM: create → provisioning → env → docker
 // version over TLS → ssh → stop (QEMU gone) → start (the engine answers)
 // → rm -y (no VM, medium, interface, stand-in state, QEMU process or
 // store entry left).
@@ -234,14 +234,18 @@ func TestVirtualBoxStandIn(t *testing.T) {
 		v.empty(t, m)
 	})
 
-	t.Run("CIDR collision", func(t *testing.T) {
-		v.run(t, "hostonlyif", "create")
-		v.run(t, "hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.58.1", "--netmask", "255.255.254.0")
-		m.fails(t, "overlaps VirtualBox's host-only interface vboxnet0",
-			append(create, "--virtualbox-hostonly-cidr", "192.168.59.1/24", "vcidr")...)
-		v.empty(t, m, "vboxnet0")
-		v.run(t, "hostonlyif", "remove", "vboxnet0")
-	})
+	for _, version := range []string{vboxstandin.Version70, vboxstandin.Version61} {
+		t.Run("CIDR collision "+version, func(t *testing.T) {
+			v.settings(t, vboxstandin.Settings{Version: version})
+			defer v.settings(t, vboxstandin.Settings{})
+			v.run(t, "hostonlyif", "create")
+			v.run(t, "hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.58.1", "--netmask", "255.255.254.0")
+			m.fails(t, "overlaps VirtualBox's host-only interface vboxnet0",
+				append(create, "--virtualbox-hostonly-cidr", "192.168.59.1/24", "vcidr")...)
+			v.empty(t, m, "vboxnet0")
+			v.run(t, "hostonlyif", "remove", "vboxnet0")
+		})
+	}
 
 	t.Run("VT-x held", func(t *testing.T) {
 		v.settings(t, vboxstandin.Settings{VTxHeldBy: "vmx"})
