@@ -622,3 +622,52 @@ func TestExiting(t *testing.T) {
 		}
 	}
 }
+
+// TestStateAfterQEMU checks the state of a VM startvm left running once
+// its QEMU is gone: powered off when the guest powered down (its console
+// says so) or the ACPI button was pressed, else aborted; the state is kept.
+func TestStateAfterQEMU(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		console     string
+		powerButton bool
+		want        string
+	}{
+		{"guest powered down", "[  109.97] reboot: Power down\n", false, "poweroff"},
+		{"power button", "", true, "poweroff"},
+		{"died", "[    2.55] NET: Registered PF_XDP protocol family\n", false, "aborted"},
+		{"no console", "", false, "aborted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := configured(t, Version70)
+			st, err := openStore(s.home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &invocation{ctx: context.Background(), s: st, clock: fixedNow}
+			vm := st.findVM("dev")
+			vm.State, vm.PowerButton = "running", tc.powerButton
+			if tc.console != "" {
+				if err := os.MkdirAll(c.runPath(vm), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(c.runPath(vm), "serial.log"), []byte(tc.console), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := c.state(vm); got != tc.want {
+				t.Errorf("state = %q, want %q", got, tc.want)
+			}
+			if vm.State != tc.want || vm.PowerButton || !c.dirty {
+				t.Errorf("kept state %q (power button %v, saved %v)", vm.State, vm.PowerButton, c.dirty)
+			}
+			if err := st.save(); err != nil {
+				t.Fatal(err)
+			}
+			st.close()
+			if out := s.ok("list", "runningvms"); out != "" {
+				t.Errorf("runningvms lists %q", out)
+			}
+		})
+	}
+}
