@@ -216,8 +216,10 @@ func (c *invocation) machineReadable(vm *VM, state string) string {
 	flag("audio_in", false)
 	str("clipboard", "disabled")
 	str("draganddrop", "disabled")
-	if state == "running" {
+	if state == "running" || state == "paused" {
 		str("SessionName", "headless")
+		// The display of a headless VM in text mode (IDisplay::GetScreenResolution).
+		b.WriteString("VideoMode=\"720,400,0\"@0,0 1\n")
 	}
 	str("vrde", "off")
 	flag("usb", false)
