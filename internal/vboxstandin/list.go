@@ -2,6 +2,8 @@ package vboxstandin
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
 )
 
@@ -54,7 +56,7 @@ func (c *invocation) list(args []string) int {
 // formatHostOnlyIfs is `list hostonlyifs` (listNetworkInterfaces with
 // VBOX_WITH_HOSTNETIF_API): a block per interface, each ending in an
 // empty line. Host-only interfaces have DHCP disabled (their DHCP server
-// is separate), no IPv6 address here, and are up.
+// is separate) and are up, with a link-local IPv6 address.
 func formatHostOnlyIfs(ifs []*HostOnlyIf) string {
 	var b strings.Builder
 	for _, h := range ifs {
@@ -63,8 +65,9 @@ func formatHostOnlyIfs(ifs []*HostOnlyIf) string {
 		fmt.Fprintf(&b, "DHCP:            %s\n", "Disabled")
 		fmt.Fprintf(&b, "IPAddress:       %s\n", h.IP)
 		fmt.Fprintf(&b, "NetworkMask:     %s\n", h.Netmask)
-		fmt.Fprintf(&b, "IPV6Address:     %s\n", "")
-		fmt.Fprintf(&b, "IPV6NetworkMaskPrefixLength: %d\n", 0)
+		ip6, bits := linkLocal(h.MAC)
+		fmt.Fprintf(&b, "IPV6Address:     %s\n", ip6)
+		fmt.Fprintf(&b, "IPV6NetworkMaskPrefixLength: %d\n", bits)
 		fmt.Fprintf(&b, "HardwareAddress: %s\n", h.MAC)
 		fmt.Fprintf(&b, "MediumType:      %s\n", "Ethernet")
 		fmt.Fprintf(&b, "Wireless:        %s\n", "No")
@@ -72,6 +75,19 @@ func formatHostOnlyIfs(ifs []*HostOnlyIf) string {
 		fmt.Fprintf(&b, "VBoxNetworkName: HostInterfaceNetworking-%s\n\n", h.Name)
 	}
 	return b.String()
+}
+
+// linkLocal is the IPv6 link-local address Linux gives an interface that
+// is up, from its MAC (EUI-64), and its prefix length.
+func linkLocal(mac string) (string, int) {
+	hw, err := net.ParseMAC(mac)
+	if err != nil || len(hw) != 6 {
+		return "", 0
+	}
+	var a [16]byte
+	a[0], a[1] = 0xfe, 0x80
+	copy(a[8:], []byte{hw[0] ^ 0x02, hw[1], hw[2], 0xff, 0xfe, hw[3], hw[4], hw[5]})
+	return netip.AddrFrom16(a).String(), 64
 }
 
 // formatHostOnlyNets is VirtualBox 7's `list hostonlynets`
