@@ -53,6 +53,32 @@ type Config struct {
 	// Mesh, when set, gives the VM a second NIC on which the local VMs of
 	// one store reach each other.
 	Mesh *Mesh
+
+	// The fields below let another hypervisor's configuration run under
+	// QEMU (the VirtualBox stand-in, internal/vboxstandin); their zero
+	// values keep the qemu driver's VM as above.
+
+	// DiskFormat is the disk's format as QEMU names it (qcow2, vdi, vmdk,
+	// raw); qcow2 when empty.
+	DiskFormat string
+	// Forwards, when not nil, are the user-mode network's host forwards
+	// instead of the SSHPort and EnginePort pair, which may then be 0.
+	Forwards []Forward
+	// NICModel is QEMU's device for the NICs (e1000, pcnet, ...);
+	// virtio-net-pci when empty.
+	NICModel string
+	// BIOS boots the machine's legacy BIOS (SeaBIOS) instead of the UEFI
+	// Firmware, which is then not needed.
+	BIOS bool
+}
+
+// Forward is one host forward of the user-mode network: HostIP:HostPort
+// on the host to GuestPort in the guest, over Proto (tcp or udp).
+type Forward struct {
+	Proto     string
+	HostIP    string
+	HostPort  int
+	GuestPort int
 }
 
 // Mesh is a network joining the local VMs of one store: a QEMU socket
@@ -98,8 +124,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--qemu-memory %d: give at least 256 (MB)", c.MemoryMB)
 	case c.Disk == "":
 		return fmt.Errorf("no disk for the VM")
-	case c.SSHPort < 1 || c.EnginePort < 1:
+	case c.Forwards == nil && (c.SSHPort < 1 || c.EnginePort < 1):
 		return fmt.Errorf("no loopback ports for SSH and the engine")
+	case !c.BIOS && c.Firmware.Code == "":
+		return fmt.Errorf("no UEFI firmware for the VM")
+	}
+	for _, f := range c.Forwards {
+		if (f.Proto != "tcp" && f.Proto != "udp") || f.HostPort < 1 || f.HostPort > 65535 || f.GuestPort < 1 || f.GuestPort > 65535 {
+			return fmt.Errorf("host forward %s %s:%d to guest port %d: want tcp or udp and ports 1 to 65535", f.Proto, f.HostIP, f.HostPort, f.GuestPort)
+		}
 	}
 	for _, p := range []string{c.Dir, c.Disk, c.Seed, c.Firmware.Code} {
 		if p != "" && !filepath.IsAbs(p) {
@@ -155,12 +188,22 @@ func (c Config) Args() []string {
 		"-m", strconv.Itoa(c.MemoryMB),
 		"-nodefaults", "-no-user-config",
 		"-display", "none",
-		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + c.Firmware.Code,
-		"-drive", "if=pflash,format=raw,unit=1,file=" + c.Path(VarsFile),
-		"-drive", "if=none,id=disk0,format=qcow2,discard=unmap,file=" + c.Disk,
+	}
+	if !c.BIOS {
+		args = append(args,
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+c.Firmware.Code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+c.Path(VarsFile),
+		)
+	}
+	format := c.DiskFormat
+	if format == "" {
+		format = "qcow2"
+	}
+	args = append(args,
+		"-drive", "if=none,id=disk0,format="+format+",discard=unmap,file="+c.Disk,
 		"-device", "virtio-blk-pci,drive=disk0,bootindex=0",
 		"-boot", "strict=on",
-	}
+	)
 	if c.Seed != "" {
 		args = append(args,
 			"-device", "virtio-scsi-pci,id=scsi0",
@@ -168,15 +211,29 @@ func (c Config) Args() []string {
 			"-device", "scsi-cd,bus=scsi0.0,drive=seed",
 		)
 	}
+	nic := c.NICModel
+	if nic == "" {
+		nic = "virtio-net-pci"
+	}
+	forwards := c.Forwards
+	if forwards == nil {
+		forwards = []Forward{
+			{Proto: "tcp", HostIP: "127.0.0.1", HostPort: c.SSHPort, GuestPort: guestSSHPort},
+			{Proto: "tcp", HostIP: "127.0.0.1", HostPort: c.EnginePort, GuestPort: c.EnginePort},
+		}
+	}
+	user := "user,id=net0"
+	for _, f := range forwards {
+		user += fmt.Sprintf(",hostfwd=%s:%s:%d-:%d", f.Proto, f.HostIP, f.HostPort, f.GuestPort)
+	}
 	args = append(args,
-		"-netdev", fmt.Sprintf("user,id=net0,hostfwd=tcp:127.0.0.1:%d-:%d,hostfwd=tcp:127.0.0.1:%d-:%d",
-			c.SSHPort, guestSSHPort, c.EnginePort, c.EnginePort),
-		"-device", "virtio-net-pci,netdev=net0,romfile="+macOption(c.MAC),
+		"-netdev", user,
+		"-device", nic+",netdev=net0,romfile="+macOption(c.MAC),
 	)
 	if c.Mesh != nil {
 		args = append(args,
 			"-netdev", "socket,id=mesh0,mcast="+c.Mesh.Group+",localaddr=127.0.0.1",
-			"-device", "virtio-net-pci,netdev=mesh0,romfile="+macOption(c.Mesh.MAC),
+			"-device", nic+",netdev=mesh0,romfile="+macOption(c.Mesh.MAC),
 		)
 	}
 	args = append(args,

@@ -38,6 +38,13 @@ func TestArgsGolden(t *testing.T) {
 			c.Mesh = &Mesh{Group: "239.1.2.3:45678", MAC: "52:54:00:aa:00:01"}
 		}},
 		{"kvm-noseed", func(c *Config) { c.Accel, c.Seed, c.CPUs, c.MemoryMB = AccelKVM, "", 4, 4096 }},
+		{"bios-vdi-forwards", func(c *Config) {
+			c.BIOS, c.Firmware, c.DiskFormat, c.NICModel = true, Firmware{}, "vdi", "e1000"
+			c.Disk = "/store/vms/dev/disk.vdi"
+			c.SSHPort, c.EnginePort = 0, 0
+			c.Forwards = []Forward{{Proto: "tcp", HostIP: "127.0.0.1", HostPort: 40022, GuestPort: 22}, {Proto: "udp", HostPort: 5353, GuestPort: 53}}
+			c.Mesh = &Mesh{Group: "239.1.2.3:45678", MAC: "08:00:27:aa:00:01"}
+		}},
 		{"hvf-aarch64", func(c *Config) {
 			c.Arch, c.Accel, c.Binary = "aarch64", AccelHVF, "qemu-system-aarch64"
 			c.Firmware = Firmware{Code: "/opt/homebrew/share/qemu/edk2-aarch64-code.fd", Vars: "/opt/homebrew/share/qemu/edk2-arm-vars.fd"}
@@ -83,6 +90,13 @@ func TestValidate(t *testing.T) {
 		{"bad MAC", func(c *Config) { c.MAC = "52:54" }, `MAC "52:54"`},
 		{"relative disk", func(c *Config) { c.Disk = "disk.qcow2" }, `path "disk.qcow2" is relative`},
 		{"relative dir", func(c *Config) { c.Dir = "machines/dev" }, "is relative"},
+		{"no firmware", func(c *Config) { c.Firmware = Firmware{} }, "no UEFI firmware"},
+		{"bios without firmware", func(c *Config) { c.BIOS, c.Firmware = true, Firmware{} }, ""},
+		{"forwards without ports", func(c *Config) {
+			c.SSHPort, c.EnginePort = 0, 0
+			c.Forwards = []Forward{{Proto: "tcp", HostIP: "127.0.0.1", HostPort: 2222, GuestPort: 22}}
+		}, ""},
+		{"bad forward", func(c *Config) { c.Forwards = []Forward{{Proto: "sctp", HostPort: 2222, GuestPort: 22}} }, "want tcp or udp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()

@@ -74,8 +74,10 @@ func Start(ctx context.Context, c Config) (*VM, error) {
 	} else if pid != 0 {
 		return nil, fmt.Errorf("the VM already runs (QEMU process %d)", pid)
 	}
-	if err := CopyVars(c.Firmware, c.Dir); err != nil {
-		return nil, err
+	if !c.BIOS {
+		if err := CopyVars(c.Firmware, c.Dir); err != nil {
+			return nil, err
+		}
 	}
 	// A new serial log for each boot: its tail tells about this boot only.
 	for _, name := range []string{SerialLog, PIDFile} {
@@ -227,6 +229,39 @@ func (v *VM) Stop(ctx context.Context, grace time.Duration) error {
 		}
 	}
 	return v.Kill(ctx)
+}
+
+// PowerDown presses the VM's ACPI power button (QMP system_powerdown)
+// and returns: the guest powers down and QEMU exits in its own time. A VM
+// that does not run is an error.
+func (v *VM) PowerDown(ctx context.Context) error {
+	pid, err := v.PID()
+	if err != nil {
+		return err
+	}
+	if pid == 0 {
+		return fmt.Errorf("the VM does not run")
+	}
+	q, err := v.qmp(ctx)
+	if err != nil {
+		return fmt.Errorf("QEMU process %d runs but does not answer: %w", pid, err)
+	}
+	defer q.Close()
+	return q.Execute(ctx, "system_powerdown", nil)
+}
+
+// Pause stops the guest's CPUs (QMP stop), or with pause false runs them
+// again (cont).
+func (v *VM) Pause(ctx context.Context, pause bool) error {
+	q, err := v.qmp(ctx)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	if pause {
+		return q.Execute(ctx, "stop", nil)
+	}
+	return q.Execute(ctx, "cont", nil)
 }
 
 // quitWait is how long Kill waits for QEMU to exit after quit, and after
