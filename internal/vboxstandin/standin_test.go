@@ -592,7 +592,7 @@ func TestExiting(t *testing.T) {
 	qemuLike := filepath.Join(t.TempDir(), "qemu-standin")
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
-		t.Skip("no sleep binary")
+		t.Fatalf("sleep (coreutils) not on PATH: %v", err)
 	}
 	data, err := os.ReadFile(sleep)
 	if err != nil {
