@@ -49,50 +49,49 @@ var env struct {
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code, err := setup()
-	if err != nil {
+	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration setup:", err)
 		os.Exit(1)
 	}
-	code = m.Run()
+	code := m.Run()
 	teardown()
 	os.Exit(code)
 }
 
-func setup() (int, error) {
+func setup() error {
 	_, file, _, _ := runtime.Caller(0)
 	env.root = filepath.Dir(filepath.Dir(file))
 	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("no Docker engine (run scripts/ensure-deps.sh): %v\n%s", err, out)
+		return fmt.Errorf("no Docker engine (run scripts/ensure-deps.sh): %v\n%s", err, out)
 	}
 	removeLeftovers(false)
 	build := exec.Command("bash", filepath.Join(env.root, "integration/testhost/build.sh"), baseImage, dockerImage)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return 1, fmt.Errorf("build test-host images: %w", err)
+		return fmt.Errorf("build test-host images: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "machine-it-")
 	if err != nil {
-		return 1, err
+		return err
 	}
 	env.binDir = filepath.Join(dir, "bin")
 	env.bin = filepath.Join(env.binDir, "machine")
 	gobuild := exec.Command("go", "build", "-o", env.bin, "./cmd/machine")
 	gobuild.Dir = env.root
 	if out, err := gobuild.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	// A third-party driver, found on PATH as machine-driver-fake.
 	fake := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "machine-driver-fake"), "./drivers/plugin/testdata/machine-driver-fake")
 	fake.Dir = env.root
 	if out, err := fake.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("go build machine-driver-fake: %v\n%s", err, out)
+		return fmt.Errorf("go build machine-driver-fake: %v\n%s", err, out)
 	}
 	// A third-party driver that provisions real hosts: machine-driver-ext.
 	ext := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "machine-driver-ext"), "./integration/testdata/machine-driver-ext")
 	ext.Dir = env.root
 	if out, err := ext.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("go build machine-driver-ext: %v\n%s", err, out)
+		return fmt.Errorf("go build machine-driver-ext: %v\n%s", err, out)
 	}
 	// The driver of drivers/README.md, and one built for a plugin protocol
 	// this machine does not speak.
@@ -100,22 +99,22 @@ func setup() (int, error) {
 		b := exec.Command("go", "build", "-o", filepath.Join(env.binDir, exe), pkg)
 		b.Dir = env.root
 		if out, err := b.CombinedOutput(); err != nil {
-			return 1, fmt.Errorf("go build %s: %v\n%s", exe, err, out)
+			return fmt.Errorf("go build %s: %v\n%s", exe, err, out)
 		}
 	}
 	// A docker-machine driver plugin (docker-machine's own protocol).
 	legacy := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "docker-machine-driver-legacytest"), ".")
 	legacy.Dir = filepath.Join(env.root, "drivers/legacy/testdata/docker-machine-driver-legacytest")
 	if out, err := legacy.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("go build docker-machine-driver-legacytest: %v\n%s", err, out)
+		return fmt.Errorf("go build docker-machine-driver-legacytest: %v\n%s", err, out)
 	}
 	if err := makeKey(dir); err != nil {
-		return 1, err
+		return err
 	}
 	if err := makeNetwork(); err != nil {
-		return 1, err
+		return err
 	}
-	return 0, nil
+	return nil
 }
 
 func makeKey(dir string) error {

@@ -16,10 +16,10 @@ import (
 // stand-in systemctl, hostname and ufw commands that log their calls and
 // keep the units' states in files.
 type sysroot struct {
-	t                  *testing.T
-	root, bin, state   string
-	log                string
-	hostname, hostFile string
+	t                *testing.T
+	root, bin, state string
+	log              string
+	hostFile         string
 }
 
 func newSysroot(t *testing.T) *sysroot {
