@@ -3,9 +3,8 @@ package qemu
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"syscall"
+
+	"github.com/machine-cli/machine/internal/loopport"
 )
 
 // ErrPortTaken: a loopback port the VM needs is in use.
@@ -15,35 +14,22 @@ var ErrPortTaken = errors.New("port is taken")
 // Docker engine: a port given (non-zero) must be free, a zero one is
 // chosen free by the kernel, and the two differ.
 func Ports(ssh, engine int) (int, int, error) {
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
-		}
-	}()
-	take := func(port int, flag string) (int, error) {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return 0, PortTakenError(port, flag)
-			}
-			return 0, fmt.Errorf("%s %d: %w", flag, port, err)
-		}
-		held = append(held, l)
-		return l.Addr().(*net.TCPAddr).Port, nil
-	}
 	if ssh != 0 && ssh == engine {
 		return 0, 0, fmt.Errorf("--qemu-ssh-port and --qemu-engine-port are both %d: give them different ports", ssh)
 	}
-	s, err := take(ssh, "--qemu-ssh-port")
+	got, err := loopport.Hold(ssh, engine)
+	var te *loopport.TakenError
+	if errors.As(err, &te) {
+		flag := "--qemu-ssh-port"
+		if te.Port == engine {
+			flag = "--qemu-engine-port"
+		}
+		return 0, 0, PortTakenError(te.Port, flag)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
-	e, err := take(engine, "--qemu-engine-port")
-	if err != nil {
-		return 0, 0, err
-	}
-	return s, e, nil
+	return got[0], got[1], nil
 }
 
 // PortTakenError is the error for a loopback port in use, naming the flag

@@ -20,6 +20,7 @@ import (
 	"github.com/machine-cli/machine/drivers/plugin"
 	"github.com/machine-cli/machine/internal/addrpool"
 	"github.com/machine-cli/machine/internal/fsutil"
+	"github.com/machine-cli/machine/internal/loopport"
 	"github.com/machine-cli/machine/internal/retry"
 	"github.com/machine-cli/machine/internal/sshkey"
 	"github.com/machine-cli/machine/internal/vmready"
@@ -500,16 +501,11 @@ func (d *Driver) fetchImage(ctx context.Context) (vmimage.Image, error) {
 
 // freePorts picks two free loopback ports, for SSH and the engine.
 func freePorts() (int, int, error) {
-	var ports []int
-	for range 2 {
-		l, err := net.Listen("tcp", net.JoinHostPort(loopback, "0"))
-		if err != nil {
-			return 0, 0, fmt.Errorf("virtualbox: pick a loopback port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	got, err := loopport.Hold(0, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("virtualbox: pick a loopback port: %w", err)
 	}
-	return ports[0], ports[1], nil
+	return got[0], got[1], nil
 }
 
 // mac is the MAC address of a NIC of the machine, in VBoxManage's form
@@ -769,13 +765,13 @@ func (d *Driver) Start(ctx context.Context) error {
 	if d.DockerMachine {
 		ports = ports[:1]
 	}
-	for _, port := range ports {
-		l, err := net.Listen("tcp", net.JoinHostPort(loopback, strconv.Itoa(port)))
-		if err != nil {
-			return fmt.Errorf("virtualbox: the ports of %s (SSH 127.0.0.1:%d, engine 127.0.0.1:%d) are fixed at create, and %d is taken by another program since: end that program, or rm the machine and create it again",
-				d.MachineName, d.SSHPort, d.EnginePort, port)
+	if _, err := loopport.Hold(ports...); err != nil {
+		var te *loopport.TakenError
+		if !errors.As(err, &te) {
+			return fmt.Errorf("virtualbox: %w", err)
 		}
-		l.Close()
+		return fmt.Errorf("virtualbox: the ports of %s (SSH 127.0.0.1:%d, engine 127.0.0.1:%d) are fixed at create, and %d is taken by another program since: end that program, or rm the machine and create it again",
+			d.MachineName, d.SSHPort, d.EnginePort, te.Port)
 	}
 	if s := info.State(); s == "poweroff" || s == "aborted" {
 		if err := d.repairHostOnly(ctx, r); err != nil {
