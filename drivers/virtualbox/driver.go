@@ -724,13 +724,19 @@ func stateOf(s string) drivers.State {
 	return drivers.Error // gurumeditation (the VM crashed), teleporting, ...
 }
 
-// GetState reads the VM's state from showvminfo.
-func (d *Driver) GetState(ctx context.Context) (drivers.State, error) {
+// look finds VBoxManage and reads the VM's showvminfo.
+func (d *Driver) look(ctx context.Context) (Runner, MachineInfo, error) {
 	r, err := d.runner()
 	if err != nil {
-		return drivers.Error, err
+		return nil, MachineInfo{}, err
 	}
 	info, err := d.info(ctx, r)
+	return r, info, err
+}
+
+// GetState reads the VM's state from showvminfo.
+func (d *Driver) GetState(ctx context.Context) (drivers.State, error) {
+	_, info, err := d.look(ctx)
 	if err != nil {
 		return drivers.Error, err
 	}
@@ -744,11 +750,7 @@ func (d *Driver) GetState(ctx context.Context) (drivers.State, error) {
 // Start boots the stopped or saved VM, resumes a paused one, and waits for
 // its SSH banner.
 func (d *Driver) Start(ctx context.Context) error {
-	r, err := d.runner()
-	if err != nil {
-		return err
-	}
-	info, err := d.info(ctx, r)
+	r, info, err := d.look(ctx)
 	if err != nil {
 		return err
 	}
@@ -863,11 +865,7 @@ func (d *Driver) bootError(reason string) error {
 // Stop powers the VM down through ACPI, powering it off when the guest
 // does not within a minute.
 func (d *Driver) Stop(ctx context.Context) error {
-	r, err := d.runner()
-	if err != nil {
-		return err
-	}
-	info, err := d.info(ctx, r)
+	r, info, err := d.look(ctx)
 	if err != nil {
 		return err
 	}
@@ -919,11 +917,7 @@ func (d *Driver) Restart(ctx context.Context) error {
 
 // Kill powers the VM off at once.
 func (d *Driver) Kill(ctx context.Context) error {
-	r, err := d.runner()
-	if err != nil {
-		return err
-	}
-	info, err := d.info(ctx, r)
+	r, info, err := d.look(ctx)
 	if err != nil {
 		return err
 	}
